@@ -1,0 +1,5 @@
+import sys
+
+from llmcompiler.cli import main
+
+sys.exit(main())

@@ -1,0 +1,283 @@
+"""The Evaluator: a pool of worker processes that evaluates (program, pipeline) pairs.
+
+Workers are forked from a fork server that has libLLVM loaded, so a restart
+after a crash costs milliseconds. Each worker keeps parsed modules, so only
+the first evaluation of a program pays for parsing. The pool is driven from
+one thread; it is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import signal
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+
+from llmcompiler.evaluate.cache import ResultCache
+from llmcompiler.evaluate.result import CRASH, TIMEOUT, EvalResult, Objective
+from llmcompiler.evaluate.worker import OUTPUTS, worker_main
+from llmcompiler.program import Program
+
+_ERROR_TEXT_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Task:
+    """One evaluation: run ``pipeline`` on ``program`` and measure ``objective``."""
+
+    program: Program
+    pipeline: str
+    objective: Objective = field(default_factory=Objective)
+    output: str | None = None  # one of worker.OUTPUTS, or None for numbers only
+
+    @property
+    def key(self) -> tuple:
+        return (self.program.hash, self.pipeline, self.objective, self.output)
+
+
+@dataclass
+class PoolStats:
+    """Counters since the pool started."""
+
+    evaluations: int = 0  # evaluations actually run by workers
+    cache_hits: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    restarts: int = 0
+
+
+def default_jobs() -> int:
+    """Return the number of CPU cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+class _Worker:
+    def __init__(self, ctx, index: int, max_rss_mb: float | None) -> None:
+        fd, self.stderr_path = tempfile.mkstemp(prefix=f"llmc-worker{index}-", suffix=".log")
+        os.close(fd)
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(
+            target=worker_main, args=(child, self.stderr_path, max_rss_mb), daemon=True
+        )
+        self.proc.start()
+        child.close()
+        self.task_index: int | None = None
+        self.deadline = 0.0
+        self.loaded: set[str] = set()
+
+    def send(self, index: int, task: Task, timeout: float) -> None:
+        digest = task.program.hash
+        bitcode = None if digest in self.loaded else task.program.bitcode
+        self.conn.send({"hash": digest, "bitcode": bitcode, "pipeline": task.pipeline,
+                        "objective": task.objective, "output": task.output})
+        self.loaded.add(digest)
+        self.task_index = index
+        self.deadline = time.monotonic() + timeout
+
+    def crash_report(self) -> str:
+        """Describe how the worker died, with the tail of what LLVM printed."""
+        self.proc.join(timeout=5)
+        code = self.proc.exitcode
+        if code is not None and code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exited with status {code}"
+        try:
+            with open(self.stderr_path, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        keys = ("LLVM ERROR", "Assertion", "Running pass", "error:")
+        detail = [ln.strip() for ln in lines if any(k in ln for k in keys)] or lines[:3]
+        message = f"worker crashed ({how})"
+        if detail:  # workers name modules by hash, which means nothing to a user
+            message += ": " + re.sub(r' on module "[0-9a-f]{64}"', "", " | ".join(detail))
+        return message[:_ERROR_TEXT_LIMIT]
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+        try:
+            os.unlink(self.stderr_path)
+        except OSError:
+            pass
+
+
+class Evaluator:
+    """Evaluates pipelines on programs across worker processes, with a results cache.
+
+    Args:
+        jobs: worker processes (default: one per core).
+        timeout: seconds allowed per evaluation; over it the worker is killed
+            and the result has status ``timeout``.
+        cache: a ResultCache, or None for no caching.
+        max_rss_mb: a worker whose memory exceeds this is replaced after its
+            current evaluation.
+
+    Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        jobs: int | None = None,
+        timeout: float = 60.0,
+        cache: ResultCache | None = None,
+        max_rss_mb: float | None = 2048,
+    ) -> None:
+        self.jobs = jobs or default_jobs()
+        self.timeout = timeout
+        self.cache = cache
+        self.max_rss_mb = max_rss_mb
+        self.stats = PoolStats()
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["llmcompiler.evaluate._preload"])
+        self._workers = [self._start(i) for i in range(self.jobs)]
+
+    def _start(self, index: int) -> _Worker:
+        return _Worker(self._ctx, index, self.max_rss_mb)
+
+    def _restart(self, worker: _Worker, kill: bool) -> None:
+        index = self._workers.index(worker)
+        worker.stop(kill=kill)
+        self._workers[index] = self._start(index)
+        self.stats.restarts += 1
+
+    # -- public API ---------------------------------------------------------
+
+    def evaluate(
+        self,
+        program: Program,
+        pipeline: str,
+        objective: Objective | None = None,
+        output: str | None = None,
+    ) -> EvalResult:
+        """Evaluate one pipeline. Returns the EvalResult (never raises for LLVM failures)."""
+        task = Task(program, pipeline, objective or Objective(), output)
+        return next(iter(self.run([task])))[1]
+
+    def evaluate_many(
+        self, program: Program, pipelines: Iterable[str], objective: Objective | None = None
+    ) -> list[EvalResult]:
+        """Evaluate many pipelines on one program across the pool; results in input order."""
+        objective = objective or Objective()
+        tasks = [Task(program, p, objective) for p in pipelines]
+        results: list[EvalResult | None] = [None] * len(tasks)
+        for index, result in self.run(tasks):
+            results[index] = result
+        return results  # type: ignore[return-value]
+
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[int, EvalResult]]:
+        """Evaluate tasks; yield ``(index, result)`` pairs as they complete.
+
+        Cached results come first. Identical tasks are evaluated once.
+        """
+        for task in tasks:
+            if task.output is not None and task.output not in OUTPUTS:
+                raise ValueError(f"output must be one of {OUTPUTS}, not {task.output!r}")
+        groups: dict[tuple, list[int]] = {}
+        for index, task in enumerate(tasks):
+            if task.output is None and self.cache is not None:
+                hit = self.cache.get(task.program.hash, task.pipeline, task.objective)
+                if hit is not None:
+                    self.stats.cache_hits += 1
+                    yield index, hit
+                    continue
+            groups.setdefault(task.key, []).append(index)
+        pending = deque(indices[0] for indices in groups.values())
+        busy: dict[int, _Worker] = {}  # id(worker) -> worker
+        try:
+            while pending or busy:
+                for worker in list(self._workers):
+                    if not pending:
+                        break
+                    if worker.task_index is None:
+                        i = pending.popleft()
+                        worker.send(i, tasks[i], self.timeout)
+                        busy[id(worker)] = worker
+                for index, result in self._collect(busy, tasks):
+                    task = tasks[index]
+                    if task.output is None and self.cache is not None:
+                        self.cache.put(task.program.hash, task.pipeline, task.objective, result)
+                    for same in groups[task.key]:
+                        yield same, result
+        finally:
+            for worker in list(busy.values()):  # abandoned mid-run: start clean
+                worker.task_index = None
+                self._restart(worker, kill=True)
+
+    def _collect(self, busy: dict, tasks: Sequence[Task]):
+        """Wait for replies or deadlines; return finished (index, result) pairs."""
+        now = time.monotonic()
+        wait_for = max(0.0, min(w.deadline for w in busy.values()) - now)
+        ready = wait([w.conn for w in busy.values()], timeout=wait_for)
+        finished = []
+        for worker in list(busy.values()):
+            index = worker.task_index
+            if worker.conn in ready:
+                try:
+                    reply = worker.conn.recv()
+                except (EOFError, OSError):
+                    self.stats.crashes += 1
+                    self.stats.evaluations += 1
+                    report = worker.crash_report()
+                    del busy[id(worker)]
+                    worker.task_index = None
+                    self._restart(worker, kill=True)
+                    finished.append((index, EvalResult(CRASH, error=report)))
+                    continue
+                if reply.get("missing"):  # the worker evicted the module: resend it
+                    worker.loaded.discard(tasks[index].program.hash)
+                    worker.send(index, tasks[index], self.timeout)
+                    continue
+                self.stats.evaluations += 1
+                del busy[id(worker)]
+                worker.task_index = None
+                if reply.get("recycle"):
+                    self._restart(worker, kill=False)
+                finished.append((index, reply["result"]))
+            elif time.monotonic() >= worker.deadline:
+                self.stats.timeouts += 1
+                self.stats.evaluations += 1
+                del busy[id(worker)]
+                worker.task_index = None
+                self._restart(worker, kill=True)
+                finished.append(
+                    (index, EvalResult(TIMEOUT, error=f"timed out after {self.timeout:g} s",
+                                       seconds=self.timeout))
+                )
+        return finished
+
+    def close(self) -> None:
+        """Stop all workers. Safe to call twice."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

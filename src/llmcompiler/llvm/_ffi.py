@@ -1,0 +1,142 @@
+"""Loads libLLVM 19 lazily and declares the C functions the binding uses.
+
+This module and :mod:`llmcompiler.llvm.binding` are the only places in the
+project that touch ctypes. ``lib()`` returns the loaded library with every
+function's ``argtypes``/``restype`` set, or raises :class:`LLVMNotFoundError`
+with instructions when libLLVM 19 is missing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
+
+from llmcompiler.errors import LLVMNotFoundError
+
+LLVM_MAJOR = 19
+
+INSTALL_HINT = (
+    "install it with: apt-get update && apt-get install -y llvm-19 clang-19 "
+    "(or set LLMC_LIBLLVM to the path of libLLVM.so.19)"
+)
+
+_CANDIDATES = (
+    "/usr/lib/llvm-19/lib/libLLVM.so.1",
+    "/usr/lib/x86_64-linux-gnu/libLLVM.so.19.1",
+    "/usr/lib/aarch64-linux-gnu/libLLVM.so.19.1",
+    "/usr/lib/llvm-19/lib/libLLVM-19.so",
+    "libLLVM.so.19.1",
+    "libLLVM-19.so",
+)
+
+# Opaque handles are plain void pointers; ownership lives in binding.py.
+Ref = c_void_p
+LLVMBool = c_int
+
+
+def _candidates() -> list[str]:
+    override = os.environ.get("LLMC_LIBLLVM")
+    return [override] if override else list(_CANDIDATES)
+
+
+@functools.cache
+def lib() -> ctypes.CDLL:
+    """Return libLLVM 19 with prototypes declared and the X86 target initialized.
+
+    Raises:
+        LLVMNotFoundError: no loadable libLLVM, or its major version is not 19.
+    """
+    tried = []
+    handle = None
+    for path in _candidates():
+        try:
+            handle = ctypes.CDLL(path)
+            break
+        except OSError as err:
+            tried.append(f"{path} ({err})")
+    if handle is None:
+        raise LLVMNotFoundError(
+            f"libLLVM {LLVM_MAJOR} not found; {INSTALL_HINT}. Tried: " + "; ".join(tried)
+        )
+    if not hasattr(handle, "LLVMGetVersion"):
+        raise LLVMNotFoundError(f"the loaded libLLVM is too old; {INSTALL_HINT}")
+    _declare(handle)
+    major, minor, patch = c_uint(), c_uint(), c_uint()
+    handle.LLVMGetVersion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))
+    if major.value != LLVM_MAJOR:
+        raise LLVMNotFoundError(
+            f"found libLLVM {major.value}.{minor.value}, llmcompiler needs LLVM {LLVM_MAJOR}; "
+            + INSTALL_HINT
+        )
+    for name in ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser"):
+        getattr(handle, f"LLVMInitializeX86{name}")()
+    return handle
+
+
+def version() -> tuple[int, int, int]:
+    """Return libLLVM's (major, minor, patch). Raises LLVMNotFoundError."""
+    major, minor, patch = c_uint(), c_uint(), c_uint()
+    lib().LLVMGetVersion(ctypes.byref(major), ctypes.byref(minor), ctypes.byref(patch))
+    return major.value, minor.value, patch.value
+
+
+def _declare(h: ctypes.CDLL) -> None:
+    def fn(name: str, restype, *argtypes) -> None:
+        f = getattr(h, name)
+        f.restype = restype
+        f.argtypes = list(argtypes)
+
+    # Support
+    fn("LLVMGetVersion", None, POINTER(c_uint), POINTER(c_uint), POINTER(c_uint))
+    fn("LLVMDisposeMessage", None, c_void_p)
+    fn("LLVMGetDefaultTargetTriple", c_void_p)
+    fn("LLVMEnablePrettyStackTrace", None)
+    for name in ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser"):
+        fn(f"LLVMInitializeX86{name}", None)
+
+    # Contexts and memory buffers
+    fn("LLVMContextCreate", Ref)
+    fn("LLVMContextDispose", None, Ref)
+    fn("LLVMCreateMemoryBufferWithMemoryRangeCopy", Ref, c_char_p, c_size_t, c_char_p)
+    fn("LLVMGetBufferStart", c_void_p, Ref)
+    fn("LLVMGetBufferSize", c_size_t, Ref)
+    fn("LLVMDisposeMemoryBuffer", None, Ref)
+
+    # Modules
+    fn("LLVMParseIRInContext", LLVMBool, Ref, Ref, POINTER(Ref), POINTER(c_void_p))
+    fn("LLVMVerifyModule", LLVMBool, Ref, c_int, POINTER(c_void_p))
+    fn("LLVMCloneModule", Ref, Ref)
+    fn("LLVMDisposeModule", None, Ref)
+    fn("LLVMPrintModuleToString", c_void_p, Ref)
+    fn("LLVMWriteBitcodeToMemoryBuffer", Ref, Ref)
+    fn("LLVMGetTarget", c_char_p, Ref)
+    fn("LLVMSetTarget", None, Ref, c_char_p)
+    fn("LLVMSetModuleIdentifier", None, Ref, c_char_p, c_size_t)
+    fn("LLVMSetSourceFileName", None, Ref, c_char_p, c_size_t)
+    fn("LLVMGetNamedFunction", Ref, Ref, c_char_p)
+
+    # Walking functions, blocks and instructions
+    fn("LLVMGetFirstFunction", Ref, Ref)
+    fn("LLVMGetNextFunction", Ref, Ref)
+    fn("LLVMIsDeclaration", LLVMBool, Ref)
+    fn("LLVMGetFirstBasicBlock", Ref, Ref)
+    fn("LLVMGetNextBasicBlock", Ref, Ref)
+    fn("LLVMGetFirstInstruction", Ref, Ref)
+    fn("LLVMGetNextInstruction", Ref, Ref)
+
+    # Targets and code generation
+    fn("LLVMGetTargetFromTriple", LLVMBool, c_char_p, POINTER(Ref), POINTER(c_void_p))
+    fn("LLVMCreateTargetMachine", Ref, Ref, c_char_p, c_char_p, c_char_p, c_int, c_int, c_int)
+    fn("LLVMDisposeTargetMachine", None, Ref)
+    fn("LLVMTargetMachineEmitToMemoryBuffer", LLVMBool, Ref, Ref, c_int, POINTER(c_void_p),
+       POINTER(Ref))
+
+    # New pass manager
+    fn("LLVMCreatePassBuilderOptions", Ref)
+    fn("LLVMDisposePassBuilderOptions", None, Ref)
+    fn("LLVMPassBuilderOptionsSetVerifyEach", None, Ref, LLVMBool)
+    fn("LLVMRunPasses", Ref, Ref, c_char_p, Ref, Ref)
+    fn("LLVMGetErrorMessage", c_void_p, Ref)
+    fn("LLVMDisposeErrorMessage", None, c_void_p)

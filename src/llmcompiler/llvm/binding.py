@@ -1,0 +1,243 @@
+"""Owned handles over libLLVM 19: contexts, modules and target machines.
+
+Every handle is a small class with ``close()``, context-manager support and a
+``__del__`` that is safe at interpreter shutdown. LLVM strings are copied into
+Python and freed in ``finally`` blocks; LLVM errors become
+:mod:`llmcompiler.errors` exceptions carrying LLVM's own text.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import c_void_p
+
+from llmcompiler.errors import EvaluationError, InvalidIRError, PipelineError
+from llmcompiler.llvm._ffi import lib
+
+# LLVMVerifierFailureAction / LLVMCodeGenFileType / LLVMCodeGenOptLevel values.
+_RETURN_STATUS = 2
+_ASSEMBLY_FILE, _OBJECT_FILE = 0, 1
+OPT_LEVELS = {"O0": 0, "O1": 1, "O2": 2, "O3": 3}
+_RELOC_DEFAULT = 0
+_CODE_MODEL_DEFAULT = 0
+
+
+def _take_message(ptr: int | None) -> str:
+    """Copy an LLVM-allocated C string and free it. Returns '' for NULL."""
+    if not ptr:
+        return ""
+    try:
+        return ctypes.string_at(ptr).decode("utf-8", "replace")
+    finally:
+        lib().LLVMDisposeMessage(ptr)
+
+
+def _take_buffer(buf: int) -> bytes:
+    """Copy an LLVMMemoryBufferRef's bytes and dispose the buffer."""
+    L = lib()
+    try:
+        return ctypes.string_at(L.LLVMGetBufferStart(buf), L.LLVMGetBufferSize(buf))
+    finally:
+        L.LLVMDisposeMemoryBuffer(buf)
+
+
+def default_triple() -> str:
+    """Return the host's default target triple, e.g. 'x86_64-pc-linux-gnu'."""
+    return _take_message(lib().LLVMGetDefaultTargetTriple())
+
+
+class _Handle:
+    """Base for an owned LLVM pointer, disposed exactly once."""
+
+    _ptr: int | None = None
+
+    def _dispose(self, ptr: int) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def ptr(self) -> int:
+        if not self._ptr:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return self._ptr
+
+    def close(self) -> None:
+        ptr, self._ptr = self._ptr, None
+        if ptr:
+            self._dispose(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone
+            pass
+
+
+class Context(_Handle):
+    """An LLVMContext. Modules parsed into it must be closed before it."""
+
+    def __init__(self) -> None:
+        self._ptr = lib().LLVMContextCreate()
+
+    def _dispose(self, ptr: int) -> None:
+        lib().LLVMContextDispose(ptr)
+
+
+class Module(_Handle):
+    """An owned LLVM module. Keeps its Context alive while the module lives."""
+
+    def __init__(self, ptr: int, context: Context) -> None:
+        self._ptr = ptr
+        self.context = context
+
+    def _dispose(self, ptr: int) -> None:
+        lib().LLVMDisposeModule(ptr)
+
+    @classmethod
+    def parse(cls, data: bytes, name: str = "module", context: Context | None = None) -> Module:
+        """Parse textual IR or bitcode (detected by magic). Does not verify.
+
+        Raises:
+            InvalidIRError: the parser rejected the input; the message is LLVM's.
+        """
+        L = lib()
+        context = context or Context()
+        buf = L.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), name.encode())
+        out, err = c_void_p(), c_void_p()
+        # LLVMParseIRInContext takes ownership of buf, success or not.
+        failed = L.LLVMParseIRInContext(context.ptr, buf, ctypes.byref(out), ctypes.byref(err))
+        if failed:
+            raise InvalidIRError(f"{name}: {_take_message(err.value).strip()}")
+        return cls(out.value, context)
+
+    def verify(self) -> None:
+        """Run the IR verifier.
+
+        Raises:
+            InvalidIRError: with the verifier's message.
+        """
+        msg = c_void_p()
+        broken = lib().LLVMVerifyModule(self.ptr, _RETURN_STATUS, ctypes.byref(msg))
+        text = _take_message(msg.value).strip()
+        if broken:
+            raise InvalidIRError(f"IR verification failed: {text}")
+
+    def clone(self) -> Module:
+        """Return a deep copy in the same context."""
+        return Module(lib().LLVMCloneModule(self.ptr), self.context)
+
+    def run_passes(self, pipeline: str, target: TargetMachine | None = None) -> None:
+        """Run a new-pass-manager pipeline string on this module, in place.
+
+        Raises:
+            PipelineError: LLVM rejected the pipeline text (its message verbatim).
+        """
+        L = lib()
+        options = L.LLVMCreatePassBuilderOptions()
+        try:
+            err = L.LLVMRunPasses(
+                self.ptr, pipeline.encode(), target.ptr if target else None, options
+            )
+        finally:
+            L.LLVMDisposePassBuilderOptions(options)
+        if err:
+            msg = L.LLVMGetErrorMessage(err)
+            try:
+                text = ctypes.string_at(msg).decode("utf-8", "replace")
+            finally:
+                L.LLVMDisposeErrorMessage(msg)
+            raise PipelineError(text)
+
+    def instruction_count(self) -> int:
+        """Return the number of IR instructions in all defined functions."""
+        L = lib()
+        first_fn, next_fn = L.LLVMGetFirstFunction, L.LLVMGetNextFunction
+        first_bb, next_bb = L.LLVMGetFirstBasicBlock, L.LLVMGetNextBasicBlock
+        first_i, next_i = L.LLVMGetFirstInstruction, L.LLVMGetNextInstruction
+        count = 0
+        fn = first_fn(self.ptr)
+        while fn:
+            bb = first_bb(fn)
+            while bb:
+                inst = first_i(bb)
+                while inst:
+                    count += 1
+                    inst = next_i(inst)
+                bb = next_bb(bb)
+            fn = next_fn(fn)
+        return count
+
+    def has_definition(self, name: str) -> bool:
+        """Return True if the module defines (not just declares) function ``name``."""
+        L = lib()
+        fn = L.LLVMGetNamedFunction(self.ptr, name.encode())
+        return bool(fn) and not L.LLVMIsDeclaration(fn)
+
+    def to_text(self) -> str:
+        """Return the module as textual IR."""
+        return _take_message(lib().LLVMPrintModuleToString(self.ptr))
+
+    def to_bitcode(self) -> bytes:
+        """Return the module as bitcode bytes."""
+        return _take_buffer(lib().LLVMWriteBitcodeToMemoryBuffer(self.ptr))
+
+    @property
+    def triple(self) -> str:
+        return (lib().LLVMGetTarget(self.ptr) or b"").decode()
+
+    @triple.setter
+    def triple(self, value: str) -> None:
+        lib().LLVMSetTarget(self.ptr, value.encode())
+
+    def set_name(self, name: str) -> None:
+        """Set both the module identifier and ``source_filename``."""
+        raw = name.encode()
+        lib().LLVMSetModuleIdentifier(self.ptr, raw, len(raw))
+        lib().LLVMSetSourceFileName(self.ptr, raw, len(raw))
+
+
+class TargetMachine(_Handle):
+    """An X86 target machine with fixed code generation settings.
+
+    Defaults equal ``llc-19``'s: CPU from the functions' attributes (else
+    generic), codegen level O2, default relocation and code model.
+    """
+
+    def __init__(self, triple: str, cpu: str = "", features: str = "", opt_level: str = "O2"):
+        L = lib()
+        target, err = c_void_p(), c_void_p()
+        if L.LLVMGetTargetFromTriple(triple.encode(), ctypes.byref(target), ctypes.byref(err)):
+            raise EvaluationError(f"unsupported target triple {triple!r}: "
+                                  f"{_take_message(err.value)}")
+        if opt_level not in OPT_LEVELS:
+            raise ValueError(f"opt_level must be one of {sorted(OPT_LEVELS)}")
+        self.triple, self.cpu, self.features, self.opt_level = triple, cpu, features, opt_level
+        self._ptr = L.LLVMCreateTargetMachine(
+            target.value, triple.encode(), cpu.encode(), features.encode(),
+            OPT_LEVELS[opt_level], _RELOC_DEFAULT, _CODE_MODEL_DEFAULT,
+        )
+
+    def _dispose(self, ptr: int) -> None:
+        lib().LLVMDisposeTargetMachine(ptr)
+
+    def _emit(self, module: Module, kind: int) -> bytes:
+        L = lib()
+        err, buf = c_void_p(), c_void_p()
+        if L.LLVMTargetMachineEmitToMemoryBuffer(
+            self.ptr, module.ptr, kind, ctypes.byref(err), ctypes.byref(buf)
+        ):
+            raise EvaluationError(f"code generation failed: {_take_message(err.value)}")
+        return _take_buffer(buf.value)
+
+    def emit_object(self, module: Module) -> bytes:
+        """Return an ELF object file. Code generation mutates ``module``: pass a clone."""
+        return self._emit(module, _OBJECT_FILE)
+
+    def emit_assembly(self, module: Module) -> bytes:
+        """Return AT&T assembly text as bytes. Mutates ``module``: pass a clone."""
+        return self._emit(module, _ASSEMBLY_FILE)

@@ -1,0 +1,113 @@
+"""The reference LLVM 19 command-line tools: clang-19, opt-19, llc-19, llvm-size-19.
+
+The in-process binding is fast; these tools are the ground truth it is tested
+against, the front end for C/C++ sources, and the exact path for final size
+numbers (see :func:`llc_object`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from llmcompiler.errors import CompileError, EvaluationError, LLVMNotFoundError, PipelineError
+from llmcompiler.llvm._ffi import INSTALL_HINT, LLVM_MAJOR
+
+#: Flags that give realistic size-tuning input: functions keep minsize/optsize,
+#: no LLVM pass runs (DESIGN.md).
+FRONTEND_FLAGS = ("-Oz", "-Xclang", "-disable-llvm-passes", "-emit-llvm")
+
+
+@functools.cache
+def tool(name: str) -> str:
+    """Return the path of an LLVM 19 tool such as 'opt' or 'clang'.
+
+    Raises:
+        LLVMNotFoundError: the tool is not installed.
+    """
+    for candidate in (f"{name}-{LLVM_MAJOR}", f"/usr/lib/llvm-{LLVM_MAJOR}/bin/{name}"):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    raise LLVMNotFoundError(f"{name}-{LLVM_MAJOR} not found; {INSTALL_HINT}")
+
+
+def _run(argv: Sequence[str], data: bytes | None = None, timeout: float | None = 300):
+    return subprocess.run(list(argv), input=data, capture_output=True, timeout=timeout)
+
+
+def compile_source(
+    path: str | os.PathLike,
+    include_dirs: Sequence[str] = (),
+    defines: Sequence[str] = (),
+    extra_flags: Sequence[str] = (),
+    timeout: float = 300,
+) -> bytes:
+    """Compile a C or C++ file to unoptimized-but-Oz-annotated bitcode.
+
+    ``defines`` are ``NAME`` or ``NAME=VALUE``. Returns bitcode bytes.
+
+    Raises:
+        CompileError: with clang's diagnostics.
+    """
+    path = os.fspath(path)
+    cxx = path.endswith((".cc", ".cpp", ".cxx", ".C"))
+    argv = [tool("clang++" if cxx else "clang"), *FRONTEND_FLAGS, "-c", path, "-o", "-"]
+    argv += [f"-I{d}" for d in include_dirs] + [f"-D{d}" for d in defines] + list(extra_flags)
+    try:
+        proc = _run(argv, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CompileError(f"{path}: compilation timed out after {timeout:g} s") from None
+    if proc.returncode != 0:
+        diagnostics = proc.stderr.decode("utf-8", "replace").strip()
+        raise CompileError(f"{path}: compilation failed:\n{diagnostics}")
+    return proc.stdout
+
+
+def opt(ir: bytes, pipeline: str, text: bool = True, timeout: float | None = 300) -> bytes:
+    """Run ``opt-19 -passes=PIPELINE`` on IR/bitcode bytes; return IR text (or bitcode).
+
+    Raises:
+        PipelineError: opt rejected the pipeline or crashed; the message is opt's stderr.
+    """
+    argv = [tool("opt"), f"-passes={pipeline}", "-", "-o", "-"] + (["-S"] if text else [])
+    proc = _run(argv, ir, timeout)
+    if proc.returncode != 0:
+        raise PipelineError(proc.stderr.decode("utf-8", "replace").strip())
+    return proc.stdout
+
+
+def llc_object(ir: bytes, timeout: float | None = 300) -> bytes:
+    """Compile IR/bitcode with ``llc-19 -filetype=obj`` (default settings); return the object.
+
+    This is the reference code generator: it has the target library info that
+    the C API's in-memory emitter lacks.
+
+    Raises:
+        EvaluationError: llc failed; the message is llc's stderr.
+    """
+    return _llc(ir, "obj", timeout)
+
+
+def llc_assembly(ir: bytes, timeout: float | None = 300) -> str:
+    """Compile IR/bitcode with ``llc-19`` to AT&T assembly text."""
+    return _llc(ir, "asm", timeout).decode()
+
+
+def _llc(ir: bytes, filetype: str, timeout: float | None) -> bytes:
+    proc = _run([tool("llc"), f"-filetype={filetype}", "-", "-o", "-"], ir, timeout)
+    if proc.returncode != 0:
+        raise EvaluationError("llc failed: " + proc.stderr.decode("utf-8", "replace").strip())
+    return proc.stdout
+
+
+def llvm_size(object_path: str | os.PathLike) -> tuple[int, int, int]:
+    """Return (text, data, bss) printed by ``llvm-size-19`` (Berkeley format) for a file."""
+    proc = _run([tool("llvm-size"), "--format=berkeley", os.fspath(object_path)])
+    if proc.returncode != 0:
+        raise EvaluationError(proc.stderr.decode("utf-8", "replace").strip())
+    text, data, bss = proc.stdout.decode().splitlines()[1].split()[:3]
+    return int(text), int(data), int(bss)
