@@ -117,7 +117,7 @@ def _run_measure(args) -> int:
     failed = 0
     programs = []
     loading = load_programs(args.files, args.include, args.define, jobs=jobs)
-    for path, program in _progress(loading, len(args.files), "loading"):
+    for _path, program in _progress(loading, len(args.files), "loading"):
         if isinstance(program, LLMCError):
             _error(str(program))
             failed += 1

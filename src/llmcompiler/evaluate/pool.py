@@ -1,27 +1,31 @@
 """The Evaluator: a pool of worker processes that evaluates (program, pipeline) pairs.
 
-Workers are forked from a fork server that has libLLVM loaded, so a restart
-after a crash costs milliseconds. Each worker keeps parsed modules, so only
+Workers are subprocesses (about 0.1 s to start, libLLVM included), so a
+restart after a crash is cheap. Each worker keeps parsed modules, so only
 the first evaluation of a program pays for parsing. The pool is driven from
 one thread; it is not thread-safe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
+from pathlib import Path
 
 from llmcompiler.evaluate.cache import ResultCache
 from llmcompiler.evaluate.result import CRASH, TIMEOUT, EvalResult, Objective
-from llmcompiler.evaluate.worker import OUTPUTS, worker_main
+from llmcompiler.evaluate.worker import OUTPUTS
 from llmcompiler.program import Program
 
 _ERROR_TEXT_LIMIT = 2000
@@ -52,20 +56,39 @@ class PoolStats:
     restarts: int = 0
 
 
+def _worker_env() -> dict[str, str]:
+    """The caller's environment, with this package importable however it was found."""
+    import llmcompiler
+
+    root = str(Path(llmcompiler.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
+
+
 def default_jobs() -> int:
     """Return the number of CPU cores this process may use."""
     return max(1, len(os.sched_getaffinity(0)))
 
 
 class _Worker:
-    def __init__(self, ctx, index: int, max_rss_mb: float | None) -> None:
+    """One worker: a fresh ``python -m llmcompiler.evaluate.worker`` process.
+
+    Workers are plain subprocesses, not multiprocessing children, so they never
+    re-import the caller's ``__main__`` and never inherit its threads.
+    """
+
+    def __init__(self, index: int, max_rss_mb: float | None) -> None:
         fd, self.stderr_path = tempfile.mkstemp(prefix=f"llmc-worker{index}-", suffix=".log")
-        os.close(fd)
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(
-            target=worker_main, args=(child, self.stderr_path, max_rss_mb), daemon=True
+        self.conn, child = multiprocessing.Pipe()
+        argv = [sys.executable, "-m", "llmcompiler.evaluate.worker", str(child.fileno())]
+        if max_rss_mb is not None:
+            argv.append(str(max_rss_mb))
+        self.proc = subprocess.Popen(
+            argv, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=fd, env=_worker_env(),
         )
-        self.proc.start()
+        os.close(fd)
         child.close()
         self.task_index: int | None = None
         self.deadline = 0.0
@@ -82,8 +105,10 @@ class _Worker:
 
     def crash_report(self) -> str:
         """Describe how the worker died, with the tail of what LLVM printed."""
-        self.proc.join(timeout=5)
-        code = self.proc.exitcode
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
         if code is not None and code < 0:
             how = f"killed by {signal.Signals(-code).name}"
         else:
@@ -105,19 +130,16 @@ class _Worker:
         if kill:
             self.proc.kill()
         else:
-            try:
+            with contextlib.suppress(OSError):
                 self.conn.send(None)
-            except OSError:
-                pass
-        self.proc.join(timeout=5)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join()
-        self.conn.close()
         try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.conn.close()
+        with contextlib.suppress(OSError):
             os.unlink(self.stderr_path)
-        except OSError:
-            pass
 
 
 class Evaluator:
@@ -146,12 +168,10 @@ class Evaluator:
         self.cache = cache
         self.max_rss_mb = max_rss_mb
         self.stats = PoolStats()
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["llmcompiler.evaluate._preload"])
         self._workers = [self._start(i) for i in range(self.jobs)]
 
     def _start(self, index: int) -> _Worker:
-        return _Worker(self._ctx, index, self.max_rss_mb)
+        return _Worker(index, self.max_rss_mb)
 
     def _restart(self, worker: _Worker, kill: bool) -> None:
         index = self._workers.index(worker)
@@ -277,7 +297,5 @@ class Evaluator:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass

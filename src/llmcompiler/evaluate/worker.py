@@ -8,6 +8,7 @@ process kills only this worker; the pool notices and starts a new one.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections import OrderedDict
 
@@ -126,18 +127,18 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def worker_main(conn, stderr_path: str | None, max_rss_mb: float | None) -> None:
+def worker_main(conn, max_rss_mb: float | None) -> None:
     """Serve requests from ``conn`` until it closes or sends None.
+
+    Standard error (fd 2) should be a file the pool reads when the worker dies;
+    it is emptied before each request so it holds only the last one's output.
 
     A request is a dict with ``hash``, ``bitcode`` (or None), ``pipeline``,
     ``objective`` and ``output``; the reply is ``{"result": EvalResult}``,
     ``{"missing": True}`` when the worker needs the bitcode, and may carry
     ``"recycle": True`` when the worker exits afterwards to release memory.
     """
-    if stderr_path:  # keep LLVM's crash output where the pool can read it
-        fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.dup2(fd, 2)
-        os.close(fd)
+    stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
     modules = _ModuleCache()
     while True:
         try:
@@ -146,7 +147,7 @@ def worker_main(conn, stderr_path: str | None, max_rss_mb: float | None) -> None
             return
         if request is None:
             return
-        if stderr_path:
+        if stderr_is_file:
             os.ftruncate(2, 0)
             os.lseek(2, 0, os.SEEK_SET)
         module = modules.get(request["hash"])
@@ -165,3 +166,20 @@ def worker_main(conn, stderr_path: str | None, max_rss_mb: float | None) -> None
         conn.send({"result": result, "recycle": recycle})
         if recycle:
             return
+
+
+def _main(argv: list[str]) -> None:
+    """Entry point: ``python -m llmcompiler.evaluate.worker FD [MAX_RSS_MB]``."""
+    from multiprocessing.connection import Connection
+
+    from llmcompiler.llvm._ffi import lib
+
+    lib().LLVMEnablePrettyStackTrace()  # a crash prints the pass that was running
+    conn = Connection(int(argv[1]))
+    worker_main(conn, float(argv[2]) if len(argv) > 2 else None)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv)

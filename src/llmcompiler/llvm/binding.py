@@ -8,6 +8,7 @@ Python and freed in ``finally`` blocks; LLVM errors become
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 from ctypes import c_void_p
 
@@ -72,10 +73,8 @@ class _Handle:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown: the library may be gone
             self.close()
-        except Exception:  # interpreter shutdown: the library may be gone
-            pass
 
 
 class Context(_Handle):

@@ -1,0 +1,66 @@
+"""The SQLite results cache: hits, keys, and several processes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from llmcompiler.errors import LLMCError
+from llmcompiler.evaluate import EvalResult, Evaluator, Objective, ResultCache
+from llmcompiler.evaluate.result import CRASH, OK, TIMEOUT
+
+
+def test_repeated_evaluation_costs_nothing(programs, tmp_path):
+    cache = ResultCache(tmp_path / "c.sqlite")
+    with Evaluator(jobs=1, cache=cache) as ev:
+        first = ev.evaluate(programs["loops.c"], "default<Oz>")
+        second = ev.evaluate(programs["loops.c"], "default<Oz>")
+        crash = ev.evaluate(programs["loops.c"], "function(codegenprepare)")
+        crash_again = ev.evaluate(programs["loops.c"], "function(codegenprepare)")
+        assert ev.stats.evaluations == 2 and ev.stats.cache_hits == 2
+    assert not first.cached and second.cached
+    assert (second.status, second.instcount, second.size) == (OK, first.instcount, first.size)
+    assert crash.status == crash_again.status == CRASH and crash_again.cached
+
+
+def test_key_includes_objective_and_llvm_version(tmp_path):
+    cache = ResultCache(tmp_path / "c.sqlite")
+    cache.put("h", "p", Objective(), EvalResult(OK, 10, 100))
+    assert cache.get("h", "p", Objective(metric="instcount")) is None
+    assert cache.get("h", "p", Objective(size_path="llc")) is None
+    assert cache.get("h", "p", Objective()).size == 100
+    cache.put("h", "slow", Objective(), EvalResult(TIMEOUT, error="timed out"))
+    assert cache.get("h", "slow", Objective()) is None
+    cache.llvm = "18.1.0"
+    assert cache.get("h", "p", Objective()) is None
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    cache = ResultCache(path)
+    for i in range(count):
+        cache.put(f"m{worker}", f"p{i}", Objective(), EvalResult(OK, i, worker))
+        if cache.get(f"m{worker}", f"p{i}", Objective()).instcount != i:
+            raise SystemExit(1)
+
+
+def test_several_processes_share_one_file(tmp_path):
+    path = str(tmp_path / "shared.sqlite")
+    ResultCache(path).close()
+    procs = [multiprocessing.get_context("spawn").Process(target=_writer, args=(path, w, 200))
+             for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    cache = ResultCache(path)
+    assert len(cache) == 800
+    assert cache.get("m3", "p199", Objective()).size == 3
+
+
+def test_not_a_database(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("this is not sqlite" * 100)
+    with pytest.raises(LLMCError, match="cannot use as a results cache"):
+        ResultCache(bad)
