@@ -79,7 +79,10 @@ class _Worker:
     """
 
     def __init__(self, index: int, max_rss_mb: float | None) -> None:
-        fd, self.stderr_path = tempfile.mkstemp(prefix=f"llmc-worker{index}-", suffix=".log")
+        # The worker's stderr: an unlinked temporary file, so nothing is left behind.
+        fd, path = tempfile.mkstemp(prefix=f"llmc-worker{index}-", suffix=".log")
+        os.unlink(path)
+        self.stderr_fd = fd
         self.conn, child = multiprocessing.Pipe()
         argv = [sys.executable, "-m", "llmcompiler.evaluate.worker", str(child.fileno())]
         if max_rss_mb is not None:
@@ -88,7 +91,6 @@ class _Worker:
             argv, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=fd, env=_worker_env(),
         )
-        os.close(fd)
         child.close()
         self.task_index: int | None = None
         self.deadline = 0.0
@@ -113,11 +115,7 @@ class _Worker:
             how = f"killed by {signal.Signals(-code).name}"
         else:
             how = f"exited with status {code}"
-        try:
-            with open(self.stderr_path, errors="replace") as f:
-                text = f.read()
-        except OSError:
-            text = ""
+        text = os.pread(self.stderr_fd, 1 << 20, 0).decode("utf-8", "replace")
         lines = [ln for ln in text.splitlines() if ln.strip()]
         keys = ("LLVM ERROR", "Assertion", "Running pass", "error:")
         detail = [ln.strip() for ln in lines if any(k in ln for k in keys)] or lines[:3]
@@ -138,8 +136,7 @@ class _Worker:
             self.proc.kill()
             self.proc.wait()
         self.conn.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.stderr_path)
+        os.close(self.stderr_fd)
 
 
 class Evaluator:

@@ -22,7 +22,7 @@ from llmcompiler.evaluate.result import (
     Objective,
 )
 from llmcompiler.llvm import Module, TargetMachine, berkeley_size
-from llmcompiler.llvm.toolchain import llc_object
+from llmcompiler.llvm.toolchain import llc_assembly, llc_object
 
 #: Artifacts a request may ask for besides the numbers.
 OUTPUTS = ("ir", "bitcode", "object", "asm")
@@ -61,26 +61,26 @@ def evaluate_module(
         except InvalidIRError as err:
             return EvalResult(VERIFY_FAILED, error=str(err), seconds=_since(start))
         instcount = work.instruction_count()
-        size = None
-        payload = None
+        exact_size = objective.metric == "size" and objective.size_path == "llc"
         try:
+            bitcode = None
+            if exact_size or output in ("bitcode", "object", "asm"):
+                bitcode = work.to_bitcode()
+            payload = None
             if output == "ir":
                 payload = work.to_text().encode()
-            elif output in ("bitcode", "object", "asm") or objective.size_path == "llc":
-                payload = work.to_bitcode()
-            if objective.metric == "size":
-                if objective.size_path == "llc":
-                    size = berkeley_size(llc_object(payload)).binary_size
-                else:
-                    with work.clone() as codegen:
-                        size = berkeley_size(tm.emit_object(codegen)).binary_size
-            if output == "asm":
-                with work.clone() as codegen:
-                    payload = tm.emit_assembly(codegen)
-            elif output == "object":
-                payload = llc_object(payload)
-            elif output not in ("ir", "bitcode"):
-                payload = None
+            elif output == "bitcode":
+                payload = bitcode
+            elif output == "asm":  # final artifacts come from llc, the reference
+                payload = llc_assembly(bitcode).encode()
+            obj = llc_object(bitcode) if exact_size or output == "object" else None
+            if output == "object":
+                payload = obj
+            size = None
+            if exact_size:
+                size = berkeley_size(obj).binary_size
+            elif objective.metric == "size":  # last use of work: code generation mutates it
+                size = berkeley_size(tm.emit_object(work)).binary_size
         except EvaluationError as err:
             return EvalResult(ERROR, instcount=instcount, error=str(err), seconds=_since(start))
     return EvalResult(OK, instcount=instcount, size=size, seconds=_since(start), output=payload)
