@@ -29,9 +29,15 @@ SIZES = ("small", "medium", "large")
 
 
 def count_instructions(ir: str) -> int:
-    count, inside = 0, False
+    """Count instructions in opt's textual output (switch case lines excluded)."""
+    count, inside, in_switch = 0, False, False
     for line in ir.splitlines():
         s = line.strip()
+        if in_switch:
+            in_switch = not s.startswith("]")
+            continue
+        if inside and s.endswith("["):
+            in_switch = True
         if line.startswith("define "):
             inside = True
         elif inside and line.startswith("}"):

@@ -49,10 +49,16 @@ _LABEL = re.compile(r"^[\w.$\-]+:")
 
 def count_ir_text(ir: str) -> int:
     """Count instructions in textual IR: the lines of function bodies that are not
-    labels, comments, blank or the closing brace. Independent of the C API walk."""
-    count, inside = 0, False
+    labels, comments, blank, the closing brace or a switch's case lines.
+    Independent of the C API walk."""
+    count, inside, in_switch = 0, False, False
     for line in ir.splitlines():
         stripped = line.strip()
+        if in_switch:
+            in_switch = not stripped.startswith("]")
+            continue
+        if inside and stripped.endswith("["):  # switch ... [ cases ]
+            in_switch = True
         if line.startswith("define "):
             inside = True
             continue

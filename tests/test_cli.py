@@ -49,7 +49,9 @@ def test_bad_inputs_fail_alone(capsys, tmp_path):
     assert code == 1
     errors = captured.err.strip().splitlines()
     assert errors[0] == "llmc: error: /missing.c: no such file"
-    assert errors[1].startswith(f"llmc: error: {FIXTURES / 'garbage.ll'}: ")
+    assert len(errors) == 3
+    assert errors[1] == (f"llmc: error: {FIXTURES / 'garbage.ll'}:1:1: error: expected "
+                         "top-level entity (This is not LLVM IR at all.)")
     assert errors[2].startswith(f"llmc: error: {FIXTURES / 'invalid.ll'}: IR verification failed")
     assert [r["file"] for r in json.loads(captured.out)] == [LOOPS, TINY]
 
@@ -58,13 +60,21 @@ def test_opt_unknown_pass_and_crash(capsys):
     assert main(["opt", LOOPS, "-p", "bogus"]) == 1
     assert capsys.readouterr().err == (
         f"llmc: error: {LOOPS}: invalid pipeline: unknown pass name 'bogus'\n")
-    assert main(["opt", LOOPS, TINY, "-p", "function(codegenprepare)", "--json"]) == 1
+    assert main(["opt", LOOPS, TINY, "-p", "function(codegenprepare)"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"llmc: error: {LOOPS}: pipeline crashed LLVM: worker crashed")
+    assert lines[1].startswith(f"llmc: error: {TINY}: pipeline crashed LLVM: worker crashed")
+    # LLVM dies in code generation for one file; the other goes on.
+    fatal = str(FIXTURES / "fatal_codegen.ll")
+    assert main(["opt", fatal, TINY, "-p", "default<Oz>", "--fast-size", "--json"]) == 1
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith(f"llmc: error: {LOOPS}: pipeline crashed LLVM: worker crashed")
+    assert lines[0].startswith(f"llmc: error: {fatal}: pipeline crashed LLVM: worker crashed")
+    assert "LLVM ERROR" in lines[0]
     rows = json.loads(captured.out)
-    assert rows[1]["file"] == TINY and rows[1]["instcount"] > 0  # the other file went on
+    assert rows[1]["file"] == TINY and rows[1]["instcount"] > 0
 
 
 def test_opt_json_and_outputs(capsys, tmp_path):

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmcompiler.errors import InputError
-from llmcompiler.llvm import Module, default_triple
+from llmcompiler.errors import InputError, InvalidIRError
+from llmcompiler.llvm import Module, TargetMachine, default_triple
 from llmcompiler.llvm.toolchain import compile_source
 
 C_SUFFIXES = (".c",)
@@ -48,15 +48,22 @@ class Program:
 def program_from_ir(data: bytes, name: str, source: str | None = None) -> Program:
     """Build a Program from textual IR or bitcode.
 
-    Modules without a target triple get the host's default triple.
+    Modules without a target triple get the host's default triple; modules
+    without a data layout get the target's, as opt-19 and llc-19 do.
 
     Raises:
         InvalidIRError: the IR does not parse or does not verify.
     """
     with Module.parse(data, name) as module:
-        module.verify()
+        try:
+            module.verify()
+        except InvalidIRError as err:
+            raise InvalidIRError(f"{name}: {err}") from None
         if not module.triple:
             module.triple = default_triple()
+        if not module.data_layout:
+            with TargetMachine(module.triple) as tm:
+                module.data_layout = tm.data_layout()
         module.set_name("")
         digest = hashlib.sha256(module.to_bitcode()).hexdigest()
         module.set_name(os.path.basename(name))
@@ -110,11 +117,13 @@ def load_programs(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from llmcompiler.errors import LLMCError
+    from llmcompiler.errors import LLMCError, LLVMNotFoundError
 
     def one(path: str):
         try:
             return load_program(path, include_dirs, defines)
+        except LLVMNotFoundError:
+            raise  # not this file's fault: nothing can go on
         except LLMCError as err:
             return err
 

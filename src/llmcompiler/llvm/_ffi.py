@@ -116,6 +116,8 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMSetModuleIdentifier", None, Ref, c_char_p, c_size_t)
     fn("LLVMSetSourceFileName", None, Ref, c_char_p, c_size_t)
     fn("LLVMGetNamedFunction", Ref, Ref, c_char_p)
+    fn("LLVMGetDataLayoutStr", c_char_p, Ref)
+    fn("LLVMSetDataLayout", None, Ref, c_char_p)
 
     # Walking functions, blocks and instructions
     fn("LLVMGetFirstFunction", Ref, Ref)
@@ -130,6 +132,9 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMGetTargetFromTriple", LLVMBool, c_char_p, POINTER(Ref), POINTER(c_void_p))
     fn("LLVMCreateTargetMachine", Ref, Ref, c_char_p, c_char_p, c_char_p, c_int, c_int, c_int)
     fn("LLVMDisposeTargetMachine", None, Ref)
+    fn("LLVMCreateTargetDataLayout", Ref, Ref)
+    fn("LLVMCopyStringRepOfTargetData", c_void_p, Ref)
+    fn("LLVMDisposeTargetData", None, Ref)
     fn("LLVMTargetMachineEmitToMemoryBuffer", LLVMBool, Ref, Ref, c_int, POINTER(c_void_p),
        POINTER(Ref))
 

@@ -42,6 +42,16 @@ def _take_buffer(buf: int) -> bytes:
         L.LLVMDisposeMemoryBuffer(buf)
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """Fold a multi-line LLVM diagnostic into one line: the first line, then the
+    context lines in parentheses, cut at ``limit`` characters."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and ln.strip() != "^"]
+    if not lines:
+        return ""
+    folded = lines[0] + (f" ({'; '.join(lines[1:])})" if len(lines) > 1 else "")
+    return folded if len(folded) <= limit else folded[: limit - 3] + "..."
+
+
 def default_triple() -> str:
     """Return the host's default target triple, e.g. 'x86_64-pc-linux-gnu'."""
     return _take_message(lib().LLVMGetDefaultTargetTriple())
@@ -95,7 +105,11 @@ class Module(_Handle):
         self.context = context
 
     def _dispose(self, ptr: int) -> None:
-        lib().LLVMDisposeModule(ptr)
+        # Disposing a context frees the modules it still owns. The garbage collector
+        # may finalize a context before its module (both in one reference cycle):
+        # then the module is already gone and must not be freed twice.
+        if self.context._ptr:
+            lib().LLVMDisposeModule(ptr)
 
     @classmethod
     def parse(cls, data: bytes, name: str = "module", context: Context | None = None) -> Module:
@@ -111,7 +125,9 @@ class Module(_Handle):
         # LLVMParseIRInContext takes ownership of buf, success or not.
         failed = L.LLVMParseIRInContext(context.ptr, buf, ctypes.byref(out), ctypes.byref(err))
         if failed:
-            raise InvalidIRError(f"{name}: {_take_message(err.value).strip()}")
+            message = one_line(_take_message(err.value))
+            # LLVM names the buffer itself ("name:1:1: error: ..."); add it when it does not.
+            raise InvalidIRError(message if message.startswith(name) else f"{name}: {message}")
         return cls(out.value, context)
 
     def verify(self) -> None:
@@ -122,7 +138,7 @@ class Module(_Handle):
         """
         msg = c_void_p()
         broken = lib().LLVMVerifyModule(self.ptr, _RETURN_STATUS, ctypes.byref(msg))
-        text = _take_message(msg.value).strip()
+        text = one_line(_take_message(msg.value))
         if broken:
             raise InvalidIRError(f"IR verification failed: {text}")
 
@@ -150,7 +166,7 @@ class Module(_Handle):
                 text = ctypes.string_at(msg).decode("utf-8", "replace")
             finally:
                 L.LLVMDisposeErrorMessage(msg)
-            raise PipelineError(text)
+            raise PipelineError(text.strip())
 
     def instruction_count(self) -> int:
         """Return the number of IR instructions in all defined functions."""
@@ -193,6 +209,14 @@ class Module(_Handle):
     def triple(self, value: str) -> None:
         lib().LLVMSetTarget(self.ptr, value.encode())
 
+    @property
+    def data_layout(self) -> str:
+        return (lib().LLVMGetDataLayoutStr(self.ptr) or b"").decode()
+
+    @data_layout.setter
+    def data_layout(self, value: str) -> None:
+        lib().LLVMSetDataLayout(self.ptr, value.encode())
+
     def set_name(self, name: str) -> None:
         """Set both the module identifier and ``source_filename``."""
         raw = name.encode()
@@ -223,6 +247,15 @@ class TargetMachine(_Handle):
 
     def _dispose(self, ptr: int) -> None:
         lib().LLVMDisposeTargetMachine(ptr)
+
+    def data_layout(self) -> str:
+        """Return the target's data layout string (what opt-19 gives IR that has none)."""
+        L = lib()
+        layout = L.LLVMCreateTargetDataLayout(self.ptr)
+        try:
+            return _take_message(L.LLVMCopyStringRepOfTargetData(layout))
+        finally:
+            L.LLVMDisposeTargetData(layout)
 
     def _emit(self, module: Module, kind: int) -> bytes:
         L = lib()
