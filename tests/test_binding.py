@@ -155,10 +155,10 @@ def test_context_closed_before_module_is_safe():
     """The garbage collector may finalize a context before its module."""
     code = (
         "from llmcompiler.llvm import Module\n"
-        "m = Module.parse(open(%r, 'rb').read())\n"
+        "m = Module.parse(open({!r}, 'rb').read())\n"
         "m.context.close()\n"
         "m.close()\n"
-        "print('survived')\n" % str(FIXTURES / "tiny.ll")
+        "print('survived')\n".format(str(FIXTURES / "tiny.ll"))
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout == "survived\n", proc.stderr
