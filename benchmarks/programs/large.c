@@ -635,7 +635,7 @@ static unsigned run_matrix(void) {
     Matrix m, p, q;
     for (int i = 0; i < MAT_N; i++)
         for (int j = 0; j < MAT_N; j++)
-            m.v[i][j] = (unsigned)((i + 1) * (j + 2) * 7 + (i ^ j) * 13) % MOD_P;
+            m.v[i][j] = ((unsigned)(i * MAT_N + j) * 2654435761u >> 7) % MOD_P;
     unsigned h = 0;
     for (unsigned e = 1; e <= 40; e += 3) {
         mat_pow(&m, e, &p);
@@ -836,4 +836,252 @@ static unsigned run_compression(void) {
     return crc_in ^ crc_packed * 3u ^ (unsigned)packed_len << 8 ^ (unsigned)same << 31 ^
            (unsigned)(crc_ref == crc_in) << 30 ^ (unsigned)(crc_split == crc_in) << 29 ^
            (unsigned)detected << 28;
+}
+
+/* ------------------------------------------------------------------ */
+/* 7. Arbitrary-precision unsigned integers (base 10^4 limbs)          */
+/* ------------------------------------------------------------------ */
+
+#define BIG_BASE 10000u
+#define BIG_LIMBS 160
+
+typedef struct {
+    unsigned short limb[BIG_LIMBS]; /* little-endian limbs */
+    int len;                        /* used limbs, at least 1 */
+    int overflow;
+} BigNum;
+
+static void big_set(BigNum *b, unsigned v) {
+    memset(b, 0, sizeof *b);
+    b->len = 0;
+    do {
+        b->limb[b->len++] = (unsigned short)(v % BIG_BASE);
+        v /= BIG_BASE;
+    } while (v > 0);
+}
+
+static void big_add(const BigNum *a, const BigNum *b, BigNum *out) {
+    BigNum r;
+    memset(&r, 0, sizeof r);
+    int n = a->len > b->len ? a->len : b->len;
+    unsigned carry = 0;
+    for (int i = 0; i < n; i++) {
+        unsigned s = carry;
+        if (i < a->len)
+            s += a->limb[i];
+        if (i < b->len)
+            s += b->limb[i];
+        r.limb[i] = (unsigned short)(s % BIG_BASE);
+        carry = s / BIG_BASE;
+    }
+    r.len = n;
+    if (carry) {
+        if (n < BIG_LIMBS)
+            r.limb[r.len++] = (unsigned short)carry;
+        else
+            r.overflow = 1;
+    }
+    r.overflow |= a->overflow | b->overflow;
+    *out = r;
+}
+
+static void big_mul(const BigNum *a, const BigNum *b, BigNum *out) {
+    unsigned acc[2 * BIG_LIMBS];
+    BigNum r;
+    memset(&r, 0, sizeof r);
+    memset(acc, 0, sizeof acc);
+    for (int i = 0; i < a->len; i++) {
+        unsigned carry = 0;
+        for (int j = 0; j < b->len; j++) {
+            unsigned cur = acc[i + j] + (unsigned)a->limb[i] * b->limb[j] + carry;
+            acc[i + j] = cur % BIG_BASE;
+            carry = cur / BIG_BASE;
+        }
+        int k = i + b->len;
+        while (carry) {
+            unsigned cur = acc[k] + carry;
+            acc[k++] = cur % BIG_BASE;
+            carry = cur / BIG_BASE;
+        }
+    }
+    int len = a->len + b->len;
+    while (len > 1 && acc[len - 1] == 0)
+        len--;
+    if (len > BIG_LIMBS) {
+        r.overflow = 1;
+        len = BIG_LIMBS;
+    }
+    for (int i = 0; i < len; i++)
+        r.limb[i] = (unsigned short)acc[i];
+    r.len = len;
+    r.overflow |= a->overflow | b->overflow;
+    *out = r;
+}
+
+static int big_compare(const BigNum *a, const BigNum *b) {
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    for (int i = a->len - 1; i >= 0; i--)
+        if (a->limb[i] != b->limb[i])
+            return a->limb[i] < b->limb[i] ? -1 : 1;
+    return 0;
+}
+
+/* Decimal digit sum and digit count. */
+static unsigned big_digit_sum(const BigNum *b, int *digits) {
+    unsigned sum = 0;
+    int count = 0;
+    for (int i = 0; i < b->len; i++) {
+        unsigned v = b->limb[i];
+        for (int d = 0; d < 4; d++) {
+            sum += v % 10u;
+            if (v != 0 || i < b->len - 1)
+                count = i * 4 + d + 1;
+            v /= 10u;
+        }
+    }
+    *digits = count > 0 ? count : 1;
+    return sum;
+}
+
+static unsigned run_bignum(void) {
+    BigNum fact, k, fa, fb, fc, sq;
+    big_set(&fact, 1);
+    unsigned h = 0;
+    int digits = 0;
+    for (unsigned i = 2; i <= 200; i++) {
+        big_set(&k, i);
+        big_mul(&fact, &k, &fact);
+        if (i % 25 == 0) {
+            h = h * 131u + big_digit_sum(&fact, &digits);
+            h ^= (unsigned)digits;
+        }
+    }
+    big_set(&fa, 0);
+    big_set(&fb, 1);
+    for (int i = 0; i < 500; i++) {
+        big_add(&fa, &fb, &fc);
+        fa = fb;
+        fb = fc;
+    }
+    h = h * 131u + big_digit_sum(&fb, &digits) + (unsigned)digits;
+    /* F(2n) = F(n) * (2 F(n+1) - F(n)); check the simpler identity F(n+1)^2 > F(n)^2. */
+    big_mul(&fb, &fb, &sq);
+    big_mul(&fa, &fa, &fc);
+    int cmp = big_compare(&sq, &fc);
+    h = h * 131u + big_digit_sum(&sq, &digits) + (unsigned)digits;
+    return h ^ (unsigned)(cmp + 1) << 28 ^ (unsigned)(fact.overflow | sq.overflow) << 31;
+}
+
+/* ------------------------------------------------------------------ */
+/* 8. Base64                                                           */
+/* ------------------------------------------------------------------ */
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static size_t b64_encode(const unsigned char *in, size_t n, char *out) {
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)in[i + 1] << 8;
+        if (i + 2 < n)
+            v |= in[i + 2];
+        out[o++] = b64_alphabet[(v >> 18) & 63u];
+        out[o++] = b64_alphabet[(v >> 12) & 63u];
+        out[o++] = i + 1 < n ? b64_alphabet[(v >> 6) & 63u] : '=';
+        out[o++] = i + 2 < n ? b64_alphabet[v & 63u] : '=';
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int b64_value(char c) {
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Returns the decoded length, or -1 for malformed input. */
+static long b64_decode(const char *in, unsigned char *out) {
+    size_t n = strlen(in);
+    if (n % 4 != 0)
+        return -1;
+    long o = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            if (in[i + k] == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else {
+                if (pad)
+                    return -1;
+                v[k] = b64_value(in[i + k]);
+                if (v[k] < 0)
+                    return -1;
+            }
+        }
+        unsigned bits = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+        out[o++] = (unsigned char)(bits >> 16);
+        if (pad < 2)
+            out[o++] = (unsigned char)(bits >> 8);
+        if (pad < 1)
+            out[o++] = (unsigned char)bits;
+    }
+    return o;
+}
+
+static unsigned run_base64(void) {
+    unsigned char data[300];
+    char text[410];
+    unsigned char back[300];
+    unsigned h = 0;
+    int roundtrips = 0;
+    for (size_t len = 0; len < sizeof data; len += 7) {
+        for (size_t i = 0; i < len; i++)
+            data[i] = (unsigned char)(i * 37u + len * 11u);
+        size_t tl = b64_encode(data, len, text);
+        long bl = b64_decode(text, back);
+        if (bl == (long)len && memcmp(data, back, len) == 0)
+            roundtrips++;
+        h = h * 33u + crc32_update(0, (const unsigned char *)text, tl);
+    }
+    static const char *const bad[] = {"abc", "ab=c", "a@bc", "====", "QUJD", "QUI=", "QQ=="};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        h = h * 33u + (unsigned)(b64_decode(bad[i], back) + 7);
+    return h ^ (unsigned)roundtrips;
+}
+
+/* ------------------------------------------------------------------ */
+
+int main(void) {
+    crc_init();
+    unsigned results[8];
+    results[0] = run_expressions();
+    results[1] = run_regex();
+    results[2] = run_dijkstra();
+    results[3] = run_matrix();
+    results[4] = run_compression();
+    results[5] = run_bignum();
+    results[6] = run_base64();
+    unsigned all = 0;
+    for (int i = 0; i < 7; i++)
+        all = crc32_update(all, (const unsigned char *)&results[i], sizeof results[i]);
+    results[7] = all;
+    printf("large: combined=%08x\n", results[7]);
+    static const char *const names[] = {"expr", "regex", "dijkstra", "matrix", "lz+crc", "bignum", "base64"};
+    for (int i = 0; i < 7; i++)
+        printf("  %-8s %08x\n", names[i], results[i]);
+    return 0;
 }

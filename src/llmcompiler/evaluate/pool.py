@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from llmcompiler.errors import EvaluationError
 from llmcompiler.evaluate.cache import ResultCache
 from llmcompiler.evaluate.result import CRASH, TIMEOUT, EvalResult, Objective
 from llmcompiler.evaluate.worker import OUTPUTS
 from llmcompiler.program import Program
 
 _ERROR_TEXT_LIMIT = 2000
+_START_TIMEOUT = 60.0  # seconds a new worker may take to load LLVM
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,29 @@ class _Worker:
             stdout=subprocess.DEVNULL, stderr=fd, env=_worker_env(),
         )
         child.close()
+        self.ready = False
         self.task_index: int | None = None
         self.deadline = 0.0
         self.loaded: set[str] = set()
 
+    def wait_ready(self) -> None:
+        """Block until the worker has loaded LLVM, so start-up never counts as a timeout.
+
+        Raises:
+            EvaluationError: the worker died or did not start within a minute.
+        """
+        if self.ready:
+            return
+        if self.conn.poll(_START_TIMEOUT):
+            try:
+                self.ready = self.conn.recv().get("ready", False)
+            except (EOFError, OSError):
+                pass
+        if not self.ready:
+            raise EvaluationError(f"evaluation worker failed to start: {self.crash_report()}")
+
     def send(self, index: int, task: Task, timeout: float) -> None:
+        self.wait_ready()
         digest = task.program.hash
         bitcode = None if digest in self.loaded else task.program.bitcode
         self.conn.send({"hash": digest, "bitcode": bitcode, "pipeline": task.pipeline,

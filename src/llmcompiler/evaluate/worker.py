@@ -21,7 +21,7 @@ from llmcompiler.evaluate.result import (
     EvalResult,
     Objective,
 )
-from llmcompiler.llvm import Module, TargetMachine, berkeley_size
+from llmcompiler.llvm import Module, TargetMachine, berkeley_size, default_triple
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object
 
 #: Artifacts a request may ask for besides the numbers.
@@ -50,7 +50,10 @@ def evaluate_module(
     A crash inside LLVM is not caught here: run this in a worker process.
     """
     start = time.perf_counter()
-    tm = target_machine(module.triple, objective.opt_level)
+    try:
+        tm = target_machine(module.triple or default_triple(), objective.opt_level)
+    except EvaluationError as err:
+        return EvalResult(ERROR, error=str(err), seconds=_since(start))
     with module.clone() as work:
         try:
             if pipeline.strip():
@@ -128,7 +131,7 @@ def _rss_mb() -> float:
 
 
 def worker_main(conn, max_rss_mb: float | None) -> None:
-    """Serve requests from ``conn`` until it closes or sends None.
+    """Say ``{"ready": True}``, then serve requests from ``conn`` until it closes or sends None.
 
     Standard error (fd 2) should be a file the pool reads when the worker dies;
     it is emptied before each request so it holds only the last one's output.
@@ -140,6 +143,7 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
     """
     stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
     modules = _ModuleCache()
+    conn.send({"ready": True})
     while True:
         try:
             request = conn.recv()
