@@ -108,10 +108,8 @@ class _Worker:
         if self.ready:
             return
         if self.conn.poll(_START_TIMEOUT):
-            try:
+            with contextlib.suppress(EOFError, OSError):
                 self.ready = self.conn.recv().get("ready", False)
-            except (EOFError, OSError):
-                pass
         if not self.ready:
             raise EvaluationError(f"evaluation worker failed to start: {self.crash_report()}")
 
