@@ -9,8 +9,8 @@ with instructions when libLLVM 19 is missing.
 from __future__ import annotations
 
 import ctypes
-import functools
 import os
+import threading
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
 
 from llmcompiler.errors import LLVMNotFoundError
@@ -41,13 +41,27 @@ def _candidates() -> list[str]:
     return [override] if override else list(_CANDIDATES)
 
 
-@functools.cache
+_load_lock = threading.Lock()
+_loaded: ctypes.CDLL | None = None
+
+
 def lib() -> ctypes.CDLL:
     """Return libLLVM 19 with prototypes declared and the X86 target initialized.
+
+    Thread-safe; the library is loaded once per process.
 
     Raises:
         LLVMNotFoundError: no loadable libLLVM, or its major version is not 19.
     """
+    global _loaded
+    if _loaded is None:
+        with _load_lock:
+            if _loaded is None:
+                _loaded = _load()
+    return _loaded
+
+
+def _load() -> ctypes.CDLL:
     tried = []
     handle = None
     for path in _candidates():
