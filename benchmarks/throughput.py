@@ -50,14 +50,24 @@ def count_instructions(ir: str) -> int:
 def subprocess_eval(bitcode_path: str, pipeline: str, metric: str) -> int:
     """One evaluation the way a tool without an in-process binding does it."""
     if metric == "instcount":
-        ir = subprocess.run(["opt-19", f"-passes={pipeline}", bitcode_path, "-S", "-o", "-"],
-                            capture_output=True, check=True).stdout
+        ir = subprocess.run(
+            ["opt-19", f"-passes={pipeline}", bitcode_path, "-S", "-o", "-"],
+            capture_output=True,
+            check=True,
+        ).stdout
         return count_instructions(ir.decode())
     with tempfile.NamedTemporaryFile(suffix=".o") as obj:
-        optimized = subprocess.run(["opt-19", f"-passes={pipeline}", bitcode_path, "-o", "-"],
-                                   capture_output=True, check=True).stdout
-        subprocess.run(["llc-19", "-filetype=obj", "-", "-o", obj.name], input=optimized,
-                       capture_output=True, check=True)
+        optimized = subprocess.run(
+            ["opt-19", f"-passes={pipeline}", bitcode_path, "-o", "-"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(
+            ["llc-19", "-filetype=obj", "-", "-o", obj.name],
+            input=optimized,
+            capture_output=True,
+            check=True,
+        )
         out = subprocess.run(["llvm-size-19", obj.name], capture_output=True, check=True)
         text, data = out.stdout.decode().splitlines()[1].split()[:2]
         return int(text) + int(data)
@@ -87,15 +97,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipelines", type=int, default=60, help="pipelines per module")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--modules", default=",".join(SIZES), help="comma-separated: small,medium,large"
+    )
     args = parser.parse_args()
     vocab = load_vocabulary()
-    print(f"cores: {len(os.sched_getaffinity(0))}, pipelines per module: {args.pipelines} "
-          f"(random, 1-20 passes from the vocabulary, seed {args.seed})")
-    header = (f"{'module':8} {'instrs':>6} {'objective':9} {'pool-1':>7} {'pool-2':>7} "
-              f"{'subp-1':>7} {'subp-2':>7} | {'p2/s1':>6} {'p2/s2':>6} {'p2/p1':>6}")
+    print(
+        f"cores: {len(os.sched_getaffinity(0))}, pipelines per module: {args.pipelines} "
+        f"(random, 1-20 passes from the vocabulary, seed {args.seed})"
+    )
+    header = (
+        f"{'module':8} {'instrs':>6} {'objective':9} {'pool-1':>7} {'pool-2':>7} "
+        f"{'subp-1':>7} {'subp-2':>7} | {'p2/s1':>6} {'p2/s2':>6} {'p2/p1':>6}"
+    )
     print(header)
     print("-" * len(header))
-    for size in SIZES:
+    for size in args.modules.split(","):
         program = load_program(HERE / "programs" / f"{size}.c")
         rng = random.Random(args.seed)
         pipelines = [random_pipeline(rng, vocab, 1, 20).format() for _ in range(args.pipelines)]
@@ -110,8 +127,11 @@ def main() -> None:
                 p2 = time_pool(program, pipelines, objective, 2)
                 s1 = time_subprocess(bc.name, pipelines, metric, 1)
                 s2 = time_subprocess(bc.name, pipelines, metric, 2)
-                print(f"{size:8} {instrs:6d} {metric:9} {p1:7.1f} {p2:7.1f} {s1:7.1f} {s2:7.1f} "
-                      f"| {p2 / s1:6.2f} {p2 / s2:6.2f} {p2 / p1:6.2f}", flush=True)
+                print(
+                    f"{size:8} {instrs:6d} {metric:9} {p1:7.1f} {p2:7.1f} {s1:7.1f} {s2:7.1f} "
+                    f"| {p2 / s1:6.2f} {p2 / s2:6.2f} {p2 / p1:6.2f}",
+                    flush=True,
+                )
     print("rates are evaluations per second; p2/s2 compares both paths using both cores")
 
 

@@ -21,8 +21,16 @@ from llmcompiler.program import load_program
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = sorted((ROOT / "benchmarks" / "programs").glob("*.c")) + [
     ROOT / "tests" / "fixtures" / "programs" / n
-    for n in ("loops.c", "switch.c", "recursion.c", "globals.c", "float.c", "strings.c",
-              "cpp_sample.cpp")]
+    for n in (
+        "loops.c",
+        "switch.c",
+        "recursion.c",
+        "globals.c",
+        "float.c",
+        "strings.c",
+        "cpp_sample.cpp",
+    )
+]
 
 
 def fingerprints(tasks):

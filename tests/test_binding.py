@@ -17,8 +17,7 @@ from llmcompiler.llvm.toolchain import llc_object, llvm_size, opt
 def _strip_header(ir: str) -> str:
     """Drop the lines naming the module, which differ between opt and us."""
     return "\n".join(
-        ln for ln in ir.splitlines()
-        if not ln.startswith(("; ModuleID", "source_filename"))
+        ln for ln in ir.splitlines() if not ln.startswith(("; ModuleID", "source_filename"))
     )
 
 
@@ -82,8 +81,10 @@ def test_fast_size_differs_where_llc_uses_library_info(programs):
 
 def test_berkeley_size_counts_data_and_bss(tmp_path):
     source = tmp_path / "d.c"
-    source.write_text("int zero[100]; int table[50] = {1}; const int ro[30] = {2};\n"
-                      "int get(int i) { return zero[i] + table[i] + ro[i]; }\n")
+    source.write_text(
+        "int zero[100]; int table[50] = {1}; const int ro[30] = {2};\n"
+        "int get(int i) { return zero[i] + table[i] + ro[i]; }\n"
+    )
     obj = tmp_path / "d.o"
     subprocess.run(["clang-19", "-c", "-Oz", str(source), "-o", str(obj)], check=True)
     size = berkeley_size(obj.read_bytes())
@@ -100,7 +101,8 @@ def test_parse_error_carries_llvm_message():
     with pytest.raises(InvalidIRError) as info:
         Module.parse((FIXTURES / "garbage.ll").read_bytes(), "garbage.ll")
     assert str(info.value) == (
-        "garbage.ll:1:1: error: expected top-level entity (This is not LLVM IR at all.)")
+        "garbage.ll:1:1: error: expected top-level entity (This is not LLVM IR at all.)"
+    )
 
 
 def test_verifier_rejects_invalid_module():
@@ -145,8 +147,12 @@ def test_missing_llvm_explains_how_to_install():
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "apt-get install -y llvm-19 clang-19" in proc.stderr
-    cli = subprocess.run([sys.executable, "-m", "llmcompiler", "size", str(FIXTURES / "tiny.ll")],
-                         env=env, capture_output=True, text=True)
+    cli = subprocess.run(
+        [sys.executable, "-m", "llmcompiler", "size", str(FIXTURES / "tiny.ll")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 3
     assert cli.stderr.startswith("llmc: error: libLLVM 19 not found; install it with: apt-get")
 

@@ -47,8 +47,10 @@ def _writer(path: str, worker: int, count: int) -> None:
 def test_several_processes_share_one_file(tmp_path):
     path = str(tmp_path / "shared.sqlite")
     ResultCache(path).close()
-    procs = [multiprocessing.get_context("spawn").Process(target=_writer, args=(path, w, 200))
-             for w in range(4)]
+    procs = [
+        multiprocessing.get_context("spawn").Process(target=_writer, args=(path, w, 200))
+        for w in range(4)
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -43,15 +43,26 @@ def test_size_table(capsys):
 
 
 def test_bad_inputs_fail_alone(capsys, tmp_path):
-    code = main(["size", LOOPS, "/missing.c", str(FIXTURES / "garbage.ll"),
-                 str(FIXTURES / "invalid.ll"), TINY, "--json"])
+    code = main(
+        [
+            "size",
+            LOOPS,
+            "/missing.c",
+            str(FIXTURES / "garbage.ll"),
+            str(FIXTURES / "invalid.ll"),
+            TINY,
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     errors = captured.err.strip().splitlines()
     assert errors[0] == "llmc: error: /missing.c: no such file"
     assert len(errors) == 3
-    assert errors[1] == (f"llmc: error: {FIXTURES / 'garbage.ll'}:1:1: error: expected "
-                         "top-level entity (This is not LLVM IR at all.)")
+    assert errors[1] == (
+        f"llmc: error: {FIXTURES / 'garbage.ll'}:1:1: error: expected "
+        "top-level entity (This is not LLVM IR at all.)"
+    )
     assert errors[2].startswith(f"llmc: error: {FIXTURES / 'invalid.ll'}: IR verification failed")
     assert [r["file"] for r in json.loads(captured.out)] == [LOOPS, TINY]
 
@@ -59,7 +70,8 @@ def test_bad_inputs_fail_alone(capsys, tmp_path):
 def test_opt_unknown_pass_and_crash(capsys):
     assert main(["opt", LOOPS, "-p", "bogus"]) == 1
     assert capsys.readouterr().err == (
-        f"llmc: error: {LOOPS}: invalid pipeline: unknown pass name 'bogus'\n")
+        f"llmc: error: {LOOPS}: invalid pipeline: unknown pass name 'bogus'\n"
+    )
     assert main(["opt", LOOPS, TINY, "-p", "function(codegenprepare)"]) == 1
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 2
@@ -103,7 +115,8 @@ def test_usage_errors(capsys, tmp_path):
 
 
 def test_console_script_runs(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "llmcompiler", "size", TINY],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmcompiler", "size", TINY], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert TINY in proc.stdout

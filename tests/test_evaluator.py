@@ -88,8 +88,9 @@ def test_deterministic_across_workers_and_orders(programs):
         random.Random(1).shuffle(shuffled)
         again = two.evaluate_many(program, [pipelines[i] for i in shuffled])
     for position, i in enumerate(shuffled):
-        assert (again[position].status, again[position].instcount, again[position].size) \
-            == first[i], pipelines[i]
+        assert (again[position].status, again[position].instcount, again[position].size) == first[
+            i
+        ], pipelines[i]
 
 
 def test_batch_dedupes_and_keeps_order(programs):

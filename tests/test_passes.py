@@ -24,40 +24,56 @@ TINY = str(FIXTURES / "tiny.ll")
 
 
 def _opt_accepts(pipeline: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["opt-19", f"-passes={pipeline}", TINY, "-disable-output"],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        ["opt-19", f"-passes={pipeline}", TINY, "-disable-output"], capture_output=True, text=True
+    )
 
 
 def test_format_groups_by_level():
-    pipeline = Pipeline((
-        Pass("mem2reg", "function"), Pass("licm", "loop-mssa"), Pass("loop-rotate", "loop"),
-        Pass("loop-deletion", "loop"), Pass("globaldce", "module"), Pass("inline", "cgscc"),
-        Pass("function-attrs", "cgscc"),
-    ))
+    pipeline = Pipeline(
+        (
+            Pass("mem2reg", "function"),
+            Pass("licm", "loop-mssa"),
+            Pass("loop-rotate", "loop"),
+            Pass("loop-deletion", "loop"),
+            Pass("globaldce", "module"),
+            Pass("inline", "cgscc"),
+            Pass("function-attrs", "cgscc"),
+        )
+    )
     assert pipeline.format() == (
         "function(mem2reg,loop-mssa(licm),loop(loop-rotate,loop-deletion)),globaldce,"
-        "cgscc(inline,function-attrs)")
+        "cgscc(inline,function-attrs)"
+    )
     assert parse_pipeline(pipeline.format()) == pipeline
     assert Pipeline().format() == "" and len(parse_pipeline("")) == 0
 
 
 def test_parse_nested_adaptors_and_params():
-    text = ("module(ipsccp), cgscc(devirt<4>(inline,function<eager-inv;no-rerun>(sroa<modify-cfg>,"
-            "loop-mssa(licm<allowspeculation>)))),repeat<2>(function(simplifycfg<keep-loops;"
-            "switch-range-to-icmp>))")
+    text = (
+        "module(ipsccp), cgscc(devirt<4>(inline,function<eager-inv;no-rerun>(sroa<modify-cfg>,"
+        "loop-mssa(licm<allowspeculation>)))),repeat<2>(function(simplifycfg<keep-loops;"
+        "switch-range-to-icmp>))"
+    )
     p = parse_pipeline(text)
     assert [(x.name, x.level) for x in p] == [
-        ("ipsccp", "module"), ("inline", "cgscc"), ("sroa<modify-cfg>", "function"),
+        ("ipsccp", "module"),
+        ("inline", "cgscc"),
+        ("sroa<modify-cfg>", "function"),
         ("licm<allowspeculation>", "loop-mssa"),
         ("simplifycfg<keep-loops;switch-range-to-icmp>", "function"),
-        ("simplifycfg<keep-loops;switch-range-to-icmp>", "function")]
+        ("simplifycfg<keep-loops;switch-range-to-icmp>", "function"),
+    ]
     assert p.passes[1].base == "inline" and p.passes[2].base == "sroa"
 
 
 def test_default_oz_pipeline_round_trips_through_opt():
     printed = subprocess.run(
         ["opt-19", "-passes=default<Oz>", "-print-pipeline-passes", TINY, "-disable-output"],
-        capture_output=True, text=True, check=True).stdout.strip()
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     pipeline = parse_pipeline(printed)
     assert len(pipeline) > 100
     assert parse_pipeline(pipeline.format()) == pipeline
@@ -102,8 +118,14 @@ def test_vocabulary_contents():
     assert len(vocab.passes) >= 90 and len(vocab.oz_passes) >= 50
     assert all(p.level in LEVELS for p in vocab.passes)
     names = {p.name for p in vocab.passes}
-    for excluded in ("gvn-sink", "unify-loop-exits", "structurizecfg", "codegenprepare",
-                     "loop-bound-split", "instcombine"):
+    for excluded in (
+        "gvn-sink",
+        "unify-loop-exits",
+        "structurizecfg",
+        "codegenprepare",
+        "loop-bound-split",
+        "instcombine",
+    ):
         assert excluded in vocab.excluded and excluded not in names
     assert all(vocab.excluded.values())
 
@@ -129,10 +151,12 @@ def test_random_pipelines_are_reproducible_and_valid():
 def test_legacy_conversion():
     conversion = from_legacy("-mem2reg -licm -constprop -gvn-sink -nonsense -instcombine")
     assert conversion.pipeline.format() == (
-        "function(mem2reg,loop-mssa(licm),gvn-sink,instcombine<no-verify-fixpoint>)")
+        "function(mem2reg,loop-mssa(licm),gvn-sink,instcombine<no-verify-fixpoint>)"
+    )
     assert conversion.unconverted == {
         "-constprop": "removed in LLVM 12; instsimplify and sccp cover it",
-        "-nonsense": "unknown legacy pass"}
+        "-nonsense": "unknown legacy pass",
+    }
     assert conversion.flagged["-gvn-sink"].startswith("nondeterministic")
 
 

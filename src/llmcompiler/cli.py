@@ -45,25 +45,44 @@ def _default_cache() -> str | None:
 
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help=".c .cc .cpp .ll or .bc files")
-    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
-                   help="include directory for C/C++ sources")
-    p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VALUE]",
-                   help="preprocessor definition for C/C++ sources")
+    p.add_argument(
+        "-I",
+        dest="include",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="include directory for C/C++ sources",
+    )
+    p.add_argument(
+        "-D",
+        dest="define",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="preprocessor definition for C/C++ sources",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation")
-    p.add_argument("--fast-size", action="store_true",
-                   help="measure size with the in-process emitter instead of llc-19 (faster; "
-                        "may differ from llc around libcalls such as sqrt)")
-    p.add_argument("--cache", default=_default_cache(), metavar="PATH",
-                   help="SQLite results cache (default: $LLMC_CACHE or "
-                        "~/.cache/llmcompiler/results.sqlite)")
+    p.add_argument(
+        "--fast-size",
+        action="store_true",
+        help="measure size with the in-process emitter instead of llc-19 (faster; "
+        "may differ from llc around libcalls such as sqrt)",
+    )
+    p.add_argument(
+        "--cache",
+        default=_default_cache(),
+        metavar="PATH",
+        help="SQLite results cache (default: $LLMC_CACHE or ~/.cache/llmcompiler/results.sqlite)",
+    )
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="llmc", description="Optimize code size with language models and the real LLVM.")
+        prog="llmc", description="Optimize code size with language models and the real LLVM."
+    )
     parser.add_argument("--version", action="version", version=f"llmc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -72,16 +91,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = sub.add_parser("opt", help="apply a pass pipeline and measure the result")
     _add_common(opt)
-    opt.add_argument("-p", "--passes", required=True, metavar="PIPELINE",
-                     help="new pass manager pipeline, as for opt -passes=")
-    opt.add_argument("-o", "--output", metavar="OUT",
-                     help="write the result: .ll (IR), .bc (bitcode), .o (object), .s (assembly)")
+    opt.add_argument(
+        "-p",
+        "--passes",
+        required=True,
+        metavar="PIPELINE",
+        help="new pass manager pipeline, as for opt -passes=",
+    )
+    opt.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write the result: .ll (IR), .bc (bitcode), .o (object), .s (assembly)",
+    )
 
     passes = sub.add_parser("passes", help="the pass vocabulary (LLVM 19), pipeline checks")
     passes.add_argument("--excluded", action="store_true", help="list excluded passes and why")
     passes.add_argument("--check", metavar="PIPELINE", help="parse and validate a pipeline")
-    passes.add_argument("--legacy", metavar="FLAGS",
-                        help="convert legacy flags such as '-mem2reg -licm' to a pipeline")
+    passes.add_argument(
+        "--legacy",
+        metavar="FLAGS",
+        help="convert legacy flags such as '-mem2reg -licm' to a pipeline",
+    )
     return parser
 
 
@@ -135,7 +166,7 @@ def _run_measure(args) -> int:
             results[index] = result
     rows = []
     for i, program in enumerate(programs):
-        mine = results[i * len(pipelines):(i + 1) * len(pipelines)]
+        mine = results[i * len(pipelines) : (i + 1) * len(pipelines)]
         bad = next((r for r in mine if not r.ok), None)
         if bad is not None:
             _error(f"{program.name}: {_describe_failure(bad)}")
@@ -143,12 +174,22 @@ def _run_measure(args) -> int:
             rows.append({"file": program.name, "error": _describe_failure(bad)})
             continue
         if args.command == "size":
-            rows.append({"file": program.name,
-                         "input": {"instcount": mine[0].instcount, "size": mine[0].size},
-                         "oz": {"instcount": mine[1].instcount, "size": mine[1].size}})
+            rows.append(
+                {
+                    "file": program.name,
+                    "input": {"instcount": mine[0].instcount, "size": mine[0].size},
+                    "oz": {"instcount": mine[1].instcount, "size": mine[1].size},
+                }
+            )
         else:
-            rows.append({"file": program.name, "pipeline": args.passes,
-                         "instcount": mine[0].instcount, "size": mine[0].size})
+            rows.append(
+                {
+                    "file": program.name,
+                    "pipeline": args.passes,
+                    "instcount": mine[0].instcount,
+                    "size": mine[0].size,
+                }
+            )
             if output:
                 Path(args.output).write_bytes(mine[0].output)
     if args.json:
@@ -175,8 +216,16 @@ def _print_table(command: str, rows: list[dict]) -> None:
         return
     if command == "size":
         header = ("file", "instcount", "size", "Oz instcount", "Oz size")
-        lines = [(r["file"], r["input"]["instcount"], r["input"]["size"],
-                  r["oz"]["instcount"], r["oz"]["size"]) for r in rows]
+        lines = [
+            (
+                r["file"],
+                r["input"]["instcount"],
+                r["input"]["size"],
+                r["oz"]["instcount"],
+                r["oz"]["size"],
+            )
+            for r in rows
+        ]
     else:
         header = ("file", "instcount", "size")
         lines = [(r["file"], r["instcount"], r["size"]) for r in rows]

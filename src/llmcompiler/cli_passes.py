@@ -13,8 +13,10 @@ def run_passes_command(args) -> int:
     if args.check:
         pipeline = parse_pipeline(args.check, vocab)
         print(pipeline.format())
-        print(f"ok: {len(pipeline)} passes, all in the LLVM {vocab.llvm_version} vocabulary",
-              file=sys.stderr)
+        print(
+            f"ok: {len(pipeline)} passes, all in the LLVM {vocab.llvm_version} vocabulary",
+            file=sys.stderr,
+        )
         return 0
     if args.legacy:
         conversion = from_legacy(args.legacy)
@@ -29,6 +31,9 @@ def run_passes_command(args) -> int:
     for p in vocab.passes:
         marker = "Oz" if p in vocab.oz_passes else ""
         print(f"{p.name:44} {p.level:9} {marker}")
-    print(f"{len(vocab.passes)} passes (LLVM {vocab.llvm_version}); "
-          f"{len(vocab.excluded)} excluded, see --excluded", file=sys.stderr)
+    print(
+        f"{len(vocab.passes)} passes (LLVM {vocab.llvm_version}); "
+        f"{len(vocab.excluded)} excluded, see --excluded",
+        file=sys.stderr,
+    )
     return 0

@@ -24,8 +24,14 @@ from llmcompiler.errors import PipelineError
 
 LEVELS = ("module", "cgscc", "function", "loop", "loop-mssa")
 _FUNCTION_LEVELS = ("function", "loop", "loop-mssa")
-_ADAPTORS = {"module": "module", "cgscc": "cgscc", "devirt": "cgscc", "function": "function",
-             "loop": "loop", "loop-mssa": "loop-mssa"}
+_ADAPTORS = {
+    "module": "module",
+    "cgscc": "cgscc",
+    "devirt": "cgscc",
+    "function": "function",
+    "loop": "loop",
+    "loop-mssa": "loop-mssa",
+}
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
@@ -162,7 +168,7 @@ class _Parser:
             depth -= char == ">"
             self.pos += 1
             if depth == 0:
-                return self.text[start:self.pos]
+                return self.text[start : self.pos]
         raise self.error("missing '>'")
 
     def leaf(self, name: str, level: str | None) -> Pass:
@@ -176,7 +182,8 @@ class _Parser:
                 raise PipelineError(f"pass {name!r} is excluded: {reason}")
             if known is None:
                 raise PipelineError(
-                    f"unknown pass {name!r} (not in the LLVM {vocabulary.llvm_version} vocabulary)")
+                    f"unknown pass {name!r} (not in the LLVM {vocabulary.llvm_version} vocabulary)"
+                )
         if level is None:  # bare at top level: the vocabulary knows, else module
             level = known.level if known else "module"
         return Pass(name, level)

@@ -87,8 +87,18 @@ class ResultCache:
             return
         self._db.execute(
             "INSERT OR REPLACE INTO results VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (module_hash, pipeline, objective.key, self.llvm, result.status, result.instcount,
-             result.size, result.error, result.seconds, time.time()),
+            (
+                module_hash,
+                pipeline,
+                objective.key,
+                self.llvm,
+                result.status,
+                result.instcount,
+                result.size,
+                result.error,
+                result.seconds,
+                time.time(),
+            ),
         )
 
     def __len__(self) -> int:

@@ -90,8 +90,12 @@ class _Worker:
         if max_rss_mb is not None:
             argv.append(str(max_rss_mb))
         self.proc = subprocess.Popen(
-            argv, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=fd, env=_worker_env(),
+            argv,
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=fd,
+            env=_worker_env(),
         )
         child.close()
         self.ready = False
@@ -117,8 +121,15 @@ class _Worker:
         self.wait_ready()
         digest = task.program.hash
         bitcode = None if digest in self.loaded else task.program.bitcode
-        self.conn.send({"hash": digest, "bitcode": bitcode, "pipeline": task.pipeline,
-                        "objective": task.objective, "output": task.output})
+        self.conn.send(
+            {
+                "hash": digest,
+                "bitcode": bitcode,
+                "pipeline": task.pipeline,
+                "objective": task.objective,
+                "output": task.output,
+            }
+        )
         self.loaded.add(digest)
         self.task_index = index
         self.deadline = time.monotonic() + timeout
@@ -294,8 +305,14 @@ class Evaluator:
                 worker.task_index = None
                 self._restart(worker, kill=True)
                 finished.append(
-                    (index, EvalResult(TIMEOUT, error=f"timed out after {self.timeout:g} s",
-                                       seconds=self.timeout))
+                    (
+                        index,
+                        EvalResult(
+                            TIMEOUT,
+                            error=f"timed out after {self.timeout:g} s",
+                            seconds=self.timeout,
+                        ),
+                    )
                 )
         return finished
 

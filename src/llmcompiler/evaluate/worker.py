@@ -164,8 +164,9 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
             except InvalidIRError as err:
                 conn.send({"result": EvalResult(ERROR, error=str(err))})
                 continue
-        result = evaluate_module(module, request["pipeline"], request["objective"],
-                                 request["output"])
+        result = evaluate_module(
+            module, request["pipeline"], request["objective"], request["output"]
+        )
         recycle = max_rss_mb is not None and _rss_mb() > max_rss_mb
         conn.send({"result": result, "recycle": recycle})
         if recycle:

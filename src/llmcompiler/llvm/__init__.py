@@ -5,6 +5,12 @@ from llmcompiler.llvm.binding import Context, Module, TargetMachine, default_tri
 from llmcompiler.llvm.objsize import BerkeleySize, berkeley_size
 
 __all__ = [
-    "LLVM_MAJOR", "version", "Context", "Module", "TargetMachine", "default_triple",
-    "BerkeleySize", "berkeley_size",
+    "LLVM_MAJOR",
+    "version",
+    "Context",
+    "Module",
+    "TargetMachine",
+    "default_triple",
+    "BerkeleySize",
+    "berkeley_size",
 ]

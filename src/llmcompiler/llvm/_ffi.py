@@ -149,8 +149,15 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMCreateTargetDataLayout", Ref, Ref)
     fn("LLVMCopyStringRepOfTargetData", c_void_p, Ref)
     fn("LLVMDisposeTargetData", None, Ref)
-    fn("LLVMTargetMachineEmitToMemoryBuffer", LLVMBool, Ref, Ref, c_int, POINTER(c_void_p),
-       POINTER(Ref))
+    fn(
+        "LLVMTargetMachineEmitToMemoryBuffer",
+        LLVMBool,
+        Ref,
+        Ref,
+        c_int,
+        POINTER(c_void_p),
+        POINTER(Ref),
+    )
 
     # New pass manager
     fn("LLVMCreatePassBuilderOptions", Ref)

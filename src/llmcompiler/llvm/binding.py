@@ -235,14 +235,20 @@ class TargetMachine(_Handle):
         L = lib()
         target, err = c_void_p(), c_void_p()
         if L.LLVMGetTargetFromTriple(triple.encode(), ctypes.byref(target), ctypes.byref(err)):
-            raise EvaluationError(f"unsupported target triple {triple!r}: "
-                                  f"{_take_message(err.value)}")
+            raise EvaluationError(
+                f"unsupported target triple {triple!r}: {_take_message(err.value)}"
+            )
         if opt_level not in OPT_LEVELS:
             raise ValueError(f"opt_level must be one of {sorted(OPT_LEVELS)}")
         self.triple, self.cpu, self.features, self.opt_level = triple, cpu, features, opt_level
         self._ptr = L.LLVMCreateTargetMachine(
-            target.value, triple.encode(), cpu.encode(), features.encode(),
-            OPT_LEVELS[opt_level], _RELOC_DEFAULT, _CODE_MODEL_DEFAULT,
+            target.value,
+            triple.encode(),
+            cpu.encode(),
+            features.encode(),
+            OPT_LEVELS[opt_level],
+            _RELOC_DEFAULT,
+            _CODE_MODEL_DEFAULT,
         )
 
     def _dispose(self, ptr: int) -> None:

@@ -43,11 +43,11 @@ def berkeley_size(obj: bytes) -> BerkeleySize:
     is64 = obj[4] == 2
     endian = "<" if obj[5] == 1 else ">"
     if is64:
-        shoff, = struct.unpack_from(endian + "Q", obj, 0x28)
+        (shoff,) = struct.unpack_from(endian + "Q", obj, 0x28)
         shentsize, shnum = struct.unpack_from(endian + "HH", obj, 0x3A)
         fmt = endian + "IIQQQQ"  # name, type, flags, addr, offset, size
     else:
-        shoff, = struct.unpack_from(endian + "I", obj, 0x20)
+        (shoff,) = struct.unpack_from(endian + "I", obj, 0x20)
         shentsize, shnum = struct.unpack_from(endian + "HH", obj, 0x2E)
         fmt = endian + "IIIIII"
     text = data = bss = 0
