@@ -120,3 +120,23 @@ def test_console_script_runs(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert TINY in proc.stdout
+
+
+def test_passes_command(capsys):
+    assert main(["passes"]) == 0
+    listing = capsys.readouterr()
+    assert "instcombine<no-verify-fixpoint>" in listing.out
+    assert "passes (LLVM 19)" in listing.err
+    assert main(["passes", "--excluded"]) == 0
+    assert "gvn-sink" in capsys.readouterr().out
+    assert main(["passes", "--check", "mem2reg,licm,globaldce"]) == 0
+    assert capsys.readouterr().out == "function(mem2reg,loop-mssa(licm)),globaldce\n"
+    assert main(["passes", "--check", "function(gvn-sink)"]) == 1
+    assert "llmc: error: pass 'gvn-sink' is excluded: nondeterministic" in capsys.readouterr().err
+    assert main(["passes", "--legacy", "-mem2reg -constprop -gvn"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "function(mem2reg,gvn)\n"
+    assert captured.err == (
+        "llmc: warning: -constprop: not converted: removed in LLVM 12; "
+        "instsimplify and sccp cover it\n"
+    )

@@ -23,6 +23,11 @@ def run_passes_command(args) -> int:
         print(conversion.pipeline.format())
         for flag, reason in conversion.unconverted.items():
             print(f"llmc: warning: {flag}: not converted: {reason}", file=sys.stderr)
+        for flag, reason in conversion.flagged.items():
+            print(
+                f"llmc: note: {flag}: converted, but outside the search vocabulary: {reason}",
+                file=sys.stderr,
+            )
         return 1 if conversion.unconverted else 0
     if args.excluded:
         for name, reason in sorted(vocab.excluded.items()):
