@@ -1,0 +1,1 @@
+"""Finding pass lists that beat -Oz: search strategies, minimization, coresets, validation."""

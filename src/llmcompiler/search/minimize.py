@@ -1,0 +1,34 @@
+"""Pass-list minimization: drop every pass whose removal leaves the objective unchanged."""
+
+from __future__ import annotations
+
+from llmcompiler.search.run import FAILED, SearchRun
+from llmcompiler.search.space import Genome
+
+
+def minimize(run: SearchRun, genome: Genome) -> Genome:
+    """Return a sub-list of ``genome`` that scores at least as well on the objective and
+    from which no single pass can be removed without making the objective worse.
+
+    Each round evaluates every single-pass removal in parallel, then tries removing all
+    the harmless passes at once; if that changes the result, it removes only the first.
+    Minimization finishes even when the search budget is spent.
+    """
+    (target,) = run.evaluate([genome], force=True)
+    if target == FAILED:
+        return genome
+    current = genome
+    while current:
+        removals = [current[:i] + current[i + 1 :] for i in range(len(current))]
+        scores = run.evaluate(removals, force=True)
+        harmless = [i for i, s in enumerate(scores) if s != FAILED and s[0] <= target[0]]
+        if not harmless:
+            return current
+        if len(harmless) > 1:
+            keep = tuple(p for i, p in enumerate(current) if i not in set(harmless))
+            (together,) = run.evaluate([keep], force=True)
+            if together != FAILED and together[0] <= target[0]:
+                current, target = keep, together
+                continue
+        current, target = removals[harmless[0]], scores[harmless[0]]
+    return current

@@ -1,0 +1,91 @@
+"""One tuning run's bookkeeping: the budget, every pass list evaluated and its score."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from llmcompiler.evaluate import Evaluator, Objective, Task
+from llmcompiler.program import Program
+from llmcompiler.search.space import Genome, pipeline_text
+
+Score = tuple[float, float]
+FAILED: Score = (math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When a search stops: after ``seconds`` of wall time or ``evaluations`` new
+    evaluations, whichever comes first (None: no limit on that one)."""
+
+    seconds: float | None = 5.0
+    evaluations: int | None = None
+
+
+class SearchRun:
+    """Evaluates pass lists for one program within a budget, remembering every score.
+
+    Scores are ``(objective, other metric)``; lower is better; failures score FAILED.
+    Pass lists with the same pipeline text are evaluated once.
+    """
+
+    def __init__(
+        self, evaluator: Evaluator, program: Program, objective: Objective, budget: Budget
+    ) -> None:
+        self.evaluator = evaluator
+        self.program = program
+        self.objective = objective
+        self.budget = budget
+        self.start = time.monotonic()
+        self.evaluations = 0
+        self.scores: dict[str, Score] = {}
+        self.genomes: dict[str, Genome] = {}
+        self.results: dict[str, tuple[int | None, int | None]] = {}  # text -> (size, instcount)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def exhausted(self) -> bool:
+        """True when the time or evaluation budget is spent."""
+        b = self.budget
+        return (b.seconds is not None and self.elapsed() >= b.seconds) or (
+            b.evaluations is not None and self.evaluations >= b.evaluations
+        )
+
+    def score(self, size: int | None, instcount: int | None) -> Score:
+        if self.objective.metric == "size":
+            return (float(size), float(instcount))
+        return (float(instcount), 0.0)
+
+    def evaluate(self, genomes: list[Genome], force: bool = False) -> list[Score]:
+        """Evaluate pass lists (new ones across the pool); return their scores in order.
+
+        The batch is cut to what is left of an evaluation budget unless ``force``.
+        """
+        new: dict[str, Genome] = {}
+        for g in genomes:
+            text = pipeline_text(g)
+            if text not in self.scores and text not in new:
+                new[text] = g
+        if self.budget.evaluations is not None and not force:
+            left = max(0, self.budget.evaluations - self.evaluations)
+            new = dict(list(new.items())[:left])
+        tasks = [Task(self.program, text, self.objective) for text in new]
+        texts = list(new)
+        for index, result in self.evaluator.run(tasks):
+            text = texts[index]
+            self.genomes[text] = new[text]
+            self.results[text] = (result.size, result.instcount)
+            self.scores[text] = self.score(result.size, result.instcount) if result.ok else FAILED
+        self.evaluations += len(tasks)
+        return [self.scores.get(pipeline_text(g), FAILED) for g in genomes]
+
+    def ranked(self) -> list[tuple[Score, str]]:
+        """Every successful pass list, best first (ties: shorter, then text order)."""
+        ok = [(s, t) for t, s in self.scores.items() if s != FAILED]
+        return sorted(ok, key=lambda st: (st[0], len(self.genomes[st[1]]), st[1]))
+
+    def best(self) -> tuple[Score, Genome] | None:
+        ranked = self.ranked()
+        return (ranked[0][0], self.genomes[ranked[0][1]]) if ranked else None

@@ -1,0 +1,55 @@
+"""The search space: pass lists over the vocabulary plus ``default<Oz>`` as one gene,
+and the mutation and crossover operators the strategies share."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from llmcompiler.passes import Pass, Pipeline, Vocabulary
+
+#: The -Oz pipeline as a single module-level gene: lists such as
+#: [default<Oz>, mergefunc] are often the best, and it gives search a strong start.
+OZ = Pass("default<Oz>", "module")
+
+Genome = tuple[Pass, ...]
+
+
+def genes(vocabulary: Vocabulary) -> tuple[Pass, ...]:
+    """Return the passes search may use: the vocabulary and default<Oz>."""
+    return (OZ, *vocabulary.passes)
+
+
+def pipeline_text(genome: Genome) -> str:
+    """Return the opt -passes= text of a pass list."""
+    return Pipeline(tuple(genome)).format()
+
+
+def mutate(rng: random.Random, genome: Genome, pool: Sequence[Pass], max_len: int) -> Genome:
+    """Return a copy of ``genome`` with one random edit: insert, delete, replace, swap or move."""
+    g = list(genome)
+    ops = ["insert", "replace"] if len(g) < 2 else ["insert", "delete", "replace", "swap", "move"]
+    if len(g) >= max_len:
+        ops = [op for op in ops if op != "insert"]
+    if not g:
+        ops = ["insert"]
+    op = rng.choice(ops)
+    if op == "insert":
+        g.insert(rng.randint(0, len(g)), rng.choice(pool))
+    elif op == "delete":
+        del g[rng.randrange(len(g))]
+    elif op == "replace":
+        g[rng.randrange(len(g))] = rng.choice(pool)
+    elif op == "swap":
+        i = rng.randrange(len(g) - 1)
+        g[i], g[i + 1] = g[i + 1], g[i]
+    else:
+        p = g.pop(rng.randrange(len(g)))
+        g.insert(rng.randint(0, len(g)), p)
+    return tuple(g)
+
+
+def crossover(rng: random.Random, a: Genome, b: Genome, max_len: int) -> Genome:
+    """Return a one-point crossover: a prefix of ``a`` followed by a suffix of ``b``."""
+    child = a[: rng.randint(0, len(a))] + b[rng.randint(0, len(b)) :]
+    return child[:max_len] if child else a

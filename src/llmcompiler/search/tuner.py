@@ -1,0 +1,208 @@
+"""``optimize``: search pass lists for one program, minimize, measure exactly,
+validate, and never return anything worse than -Oz."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from llmcompiler.errors import EvaluationError, PipelineError
+from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.passes import load_vocabulary, parse_pipeline
+from llmcompiler.program import Program
+from llmcompiler.search.minimize import minimize
+from llmcompiler.search.run import Budget, SearchRun
+from llmcompiler.search.space import OZ, Genome, genes, pipeline_text
+from llmcompiler.search.strategies import METHODS
+from llmcompiler.search.validate import RunSpec, Validator
+
+OZ_PIPELINE = "default<Oz>"
+#: Final numbers: llc-19's object file, exact (search uses the fast in-process emitter).
+EXACT = Objective(metric="size", size_path="llc")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """Settings of one optimization.
+
+    Attributes:
+        budget: when search stops (minimization and final checks come after it).
+        metric: "size" (binary size) or "instcount" (IR instructions).
+        seed: the search is deterministic for a seed and an evaluation budget.
+        method: "local" (coreset, then evolution), "greedy" or "random".
+        coreset: pass lists (opt -passes= text) tried first by local search.
+        validate: compare each winner's behaviour with the -O0 build (programs with main).
+        run: arguments, stdin and timeout for validation runs.
+        minimize: drop passes that do not help from the returned list.
+        attempts: candidates tried (minimized, measured, validated) before -Oz is returned.
+    """
+
+    budget: Budget = field(default_factory=Budget)
+    metric: str = "size"
+    seed: int = 0
+    method: str = "local"
+    coreset: tuple[str, ...] = ()
+    validate: bool = False
+    run: RunSpec = field(default_factory=RunSpec)
+    minimize: bool = True
+    attempts: int = 5
+
+
+@dataclass(frozen=True)
+class Measure:
+    size: int
+    instcount: int
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The outcome for one program. ``validated`` is True/False, or None when not checked."""
+
+    file: str
+    objective: str
+    oz: Measure
+    pipeline: str
+    best: Measure
+    improvement_pct: float
+    evaluations: int
+    seconds: float
+    validated: bool | None
+    validation: str
+    method: str
+    discarded: tuple[tuple[str, str], ...] = ()  # (pipeline, why) of rejected winners
+    output: bytes | None = None
+
+    @property
+    def passes(self) -> int:
+        return len(parse_pipeline(self.pipeline)) if self.pipeline != OZ_PIPELINE else 1
+
+    def to_json(self) -> dict:
+        return {
+            "file": self.file,
+            "objective": self.objective,
+            "oz": {"size": self.oz.size, "instcount": self.oz.instcount},
+            "best": {
+                "pipeline": self.pipeline,
+                "size": self.best.size,
+                "instcount": self.best.instcount,
+            },
+            "improvement_pct": round(self.improvement_pct, 3),
+            "evaluations": self.evaluations,
+            "seconds": round(self.seconds, 3),
+            "validated": self.validated,
+            "validation": self.validation,
+            "method": self.method,
+            "discarded": [{"pipeline": p, "reason": r} for p, r in self.discarded],
+        }
+
+
+def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
+    """Parse coreset pass lists, skipping any that the vocabulary does not accept."""
+    vocabulary = load_vocabulary()
+    out = []
+    for text in lists:
+        if text == OZ_PIPELINE:
+            out.append((OZ,))
+            continue
+        try:
+            out.append(parse_pipeline(text, vocabulary).passes)
+        except PipelineError:
+            continue
+    return out
+
+
+def optimize(
+    evaluator: Evaluator,
+    program: Program,
+    config: TuneConfig = TuneConfig(),
+    output: str | None = None,
+) -> TuneResult:
+    """Find the pass list that minimizes the objective for ``program``.
+
+    Returns a TuneResult whose numbers come from llc-19 and whose result is never
+    worse than -Oz on the objective (it falls back to ``default<Oz>``). ``output``
+    asks for an artifact of the result ("ir", "bitcode", "object", "asm").
+
+    Raises:
+        EvaluationError: -Oz itself fails on this program.
+        ValueError: unknown method or metric.
+    """
+    if config.method not in METHODS:
+        raise ValueError(f"method must be one of {sorted(METHODS)}, not {config.method!r}")
+    start = time.monotonic()
+    run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
+    primary = 0 if config.metric == "size" else 1  # index into (size, instcount)
+    run.evaluate([(OZ,)], force=True)
+    oz = evaluator.evaluate(program, OZ_PIPELINE, EXACT)
+    if not oz.ok:
+        raise EvaluationError(f"{program.name}: -Oz fails: {oz.status}: {oz.error}")
+    oz_measure = Measure(oz.size, oz.instcount)
+    rng = random.Random(config.seed)
+    METHODS[config.method](run, rng, genes(load_vocabulary()), coreset_genomes(config.coreset))
+
+    validator = None
+    validation = "not requested"
+    if config.validate:
+        if program.has_main:
+            validator = Validator(program, config.run)
+        else:
+            validation = "not validated (no main)"
+    discarded: list[tuple[str, str]] = []
+    chosen = None
+    try:
+        tried = 0
+        for _, text in run.ranked():
+            if tried >= config.attempts or run.genomes[text] == (OZ,):
+                break
+            tried += 1
+            genome = minimize(run, run.genomes[text]) if config.minimize else run.genomes[text]
+            pipeline = pipeline_text(genome)
+            exact = evaluator.evaluate(
+                program, pipeline, EXACT, output="bitcode" if validator else None
+            )
+            if not exact.ok:
+                discarded.append((pipeline, f"{exact.status}: {exact.error}"))
+                continue
+            if (exact.size, exact.instcount)[primary] > (oz.size, oz.instcount)[primary]:
+                discarded.append((pipeline, "worse than -Oz when measured with llc-19"))
+                continue
+            if validator:
+                same, why = validator.check(exact.output)
+                if not same:
+                    discarded.append((pipeline, f"validation failed: {why}"))
+                    continue
+                validation = why
+            chosen = (pipeline, exact)
+            break
+        if chosen is None:  # -Oz is the answer
+            if validator:
+                with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
+                same, why = validator.check(with_code.output)
+                validation = why if same else f"validation failed: {why}"
+            chosen = (OZ_PIPELINE, oz)
+    finally:
+        if validator:
+            validator.close()
+    pipeline, best = chosen
+    validated = None if validator is None else not validation.startswith("validation failed")
+    artifact = None
+    if output is not None:
+        artifact = evaluator.evaluate(program, pipeline, EXACT, output=output).output
+    base = (oz.size, oz.instcount)[primary]
+    value = (best.size, best.instcount)[primary]
+    return TuneResult(
+        file=program.name,
+        objective=config.metric,
+        oz=oz_measure,
+        pipeline=pipeline,
+        best=Measure(best.size, best.instcount),
+        improvement_pct=(base - value) / base * 100 if base else 0.0,
+        evaluations=run.evaluations,
+        seconds=time.monotonic() - start,
+        validated=validated,
+        validation=validation,
+        method=config.method,
+        discarded=tuple(discarded),
+        output=artifact,
+    )

@@ -1,0 +1,108 @@
+"""Differential testing: a candidate must behave like the -O0 build of the same program.
+
+The reference is the unoptimized module built with ``clang-19 -O0``; a candidate is its
+optimized module compiled by ``llc-19`` (the code whose size we report) and linked by
+clang. Both run with the same arguments and stdin under a timeout; stdout and the exit
+status must match.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+from llmcompiler.errors import LLMCError
+from llmcompiler.llvm.toolchain import llc_object, tool
+from llmcompiler.program import Program
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How to run a program: arguments, standard input, time limit in seconds."""
+
+    args: tuple[str, ...] = ()
+    stdin: bytes = b""
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run printed and how it ended (``returncode`` None: timed out)."""
+
+    stdout: bytes
+    returncode: int | None
+
+    def describe(self) -> str:
+        if self.returncode is None:
+            return "timed out"
+        if self.returncode < 0:
+            return f"killed by signal {-self.returncode}"
+        return f"exit status {self.returncode}"
+
+
+class Validator:
+    """Compares candidates of one program against its -O0 build.
+
+    Raises:
+        LLMCError: the program has no ``main`` or its -O0 build fails to link.
+    """
+
+    def __init__(self, program: Program, spec: RunSpec = RunSpec()) -> None:
+        if not program.has_main:
+            raise LLMCError(f"{program.name}: cannot validate: no main function")
+        self.program = program
+        self.spec = spec
+        self._dir = tempfile.TemporaryDirectory(prefix="llmc-validate-")
+        source = self._write("input.bc", program.bitcode)
+        reference = os.path.join(self._dir.name, "reference")
+        self._link(["-x", "ir", source, "-O0"], reference)
+        self.expected = self._run(reference)
+
+    def _write(self, name: str, data: bytes) -> str:
+        path = os.path.join(self._dir.name, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def _link(self, inputs: list[str], exe: str) -> None:
+        """Build an executable with clang++-19 (C++ runtime and libm linked in)."""
+        argv = [tool("clang++"), *inputs, "-o", exe, "-lm", "-w"]
+        proc = subprocess.run(argv, capture_output=True, timeout=300)
+        if proc.returncode != 0:
+            raise LLMCError(
+                f"{self.program.name}: cannot link for validation: "
+                + proc.stderr.decode(errors="replace").strip().splitlines()[0]
+            )
+
+    def _run(self, exe: str) -> Outcome:
+        try:
+            proc = subprocess.run(
+                [exe, *self.spec.args],
+                input=self.spec.stdin,
+                capture_output=True,
+                timeout=self.spec.timeout,
+                cwd=self._dir.name,
+            )
+        except subprocess.TimeoutExpired as err:
+            return Outcome(err.stdout or b"", None)
+        return Outcome(proc.stdout, proc.returncode)
+
+    def check(self, optimized_bitcode: bytes) -> tuple[bool, str]:
+        """Build and run a candidate; return (same behaviour?, explanation)."""
+        obj = self._write("candidate.o", llc_object(optimized_bitcode))
+        exe = os.path.join(self._dir.name, "candidate")
+        try:
+            self._link([obj], exe)
+        except LLMCError as err:
+            return False, str(err)
+        got = self._run(exe)
+        if got == self.expected:
+            return True, "same output and exit status as -O0"
+        if got.returncode != self.expected.returncode:
+            return False, f"{got.describe()}, -O0 gives {self.expected.describe()}"
+        return False, "output differs from -O0"
+
+    def close(self) -> None:
+        self._dir.cleanup()
