@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the result: .ll (IR), .bc (bitcode), .o (object), .s (assembly)",
     )
 
+    optimize = sub.add_parser("optimize", help="find pass lists that beat -Oz")
+    _add_common(optimize)
+    from llmcompiler.cli_optimize import add_arguments
+
+    add_arguments(optimize)
+
     passes = sub.add_parser("passes", help="the pass vocabulary (LLVM 19), pipeline checks")
     passes.add_argument("--excluded", action="store_true", help="list excluded passes and why")
     passes.add_argument("--check", metavar="PIPELINE", help="parse and validate a pipeline")
@@ -124,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from llmcompiler.cli_passes import run_passes_command
 
             return run_passes_command(args)
+        if args.command == "optimize":
+            from llmcompiler.cli_optimize import run_optimize
+
+            return run_optimize(args, None if args.no_cache else args.cache, _progress)
         return _run_measure(args)
     except LLMCError as err:
         _error(str(err))

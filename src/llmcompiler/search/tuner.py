@@ -150,14 +150,15 @@ def optimize(
             validation = "not validated (no main)"
     discarded: list[tuple[str, str]] = []
     chosen = None
+    oz_fast = run.scores[pipeline_text((OZ,))]
     try:
-        tried = 0
-        for _, text in run.ranked():
-            if tried >= config.attempts or run.genomes[text] == (OZ,):
-                break
-            tried += 1
-            genome = minimize(run, run.genomes[text]) if config.minimize else run.genomes[text]
-            pipeline = pipeline_text(genome)
+        for tried, (score, text) in enumerate(run.ranked()):
+            if tried >= config.attempts or score[0] > oz_fast[0]:
+                break  # ranked best first: the rest are worse than -Oz
+            genome = run.genomes[text]
+            if config.minimize and genome != (OZ,):
+                genome = minimize(run, genome)
+            pipeline = OZ_PIPELINE if genome == (OZ,) else pipeline_text(genome)
             exact = evaluator.evaluate(
                 program, pipeline, EXACT, output="bitcode" if validator else None
             )
@@ -175,11 +176,16 @@ def optimize(
                 validation = why
             chosen = (pipeline, exact)
             break
-        if chosen is None:  # -Oz is the answer
+        if chosen is None:  # nothing better passed: -Oz, validated or not
             if validator:
-                with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
-                same, why = validator.check(with_code.output)
-                validation = why if same else f"validation failed: {why}"
+                failed = dict(discarded).get(OZ_PIPELINE)
+                if failed is None:
+                    with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
+                    same, why = validator.check(with_code.output)
+                    failed = None if same else f"validation failed: {why}"
+                    validation = why if same else failed
+                else:
+                    validation = failed
             chosen = (OZ_PIPELINE, oz)
     finally:
         if validator:

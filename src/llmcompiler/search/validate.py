@@ -68,7 +68,8 @@ class Validator:
 
     def _link(self, inputs: list[str], exe: str) -> None:
         """Build an executable with clang++-19 (C++ runtime and libm linked in)."""
-        argv = [tool("clang++"), *inputs, "-o", exe, "-lm", "-w"]
+        # llc-19 emits non-PIC code by default: link without PIE.
+        argv = [tool("clang++"), *inputs, "-o", exe, "-no-pie", "-lm", "-w"]
         proc = subprocess.run(argv, capture_output=True, timeout=300)
         if proc.returncode != 0:
             raise LLMCError(

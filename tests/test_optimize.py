@@ -1,0 +1,153 @@
+"""llmc optimize and the tuner: never worse than -Oz, minimal lists, determinism, validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import FIXTURES
+
+from llmcompiler.cli import main
+from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.llvm import berkeley_size
+from llmcompiler.llvm.toolchain import llc_object, opt
+from llmcompiler.passes import Pipeline, parse_pipeline
+from llmcompiler.program import load_program
+from llmcompiler.search.run import Budget
+from llmcompiler.search.tuner import OZ_PIPELINE, TuneConfig, optimize
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with Evaluator(jobs=2) as ev:
+        yield ev
+
+
+def _exact_size(program, pipeline: str) -> int:
+    return berkeley_size(llc_object(opt(program.bitcode, pipeline, text=False))).binary_size
+
+
+def test_never_worse_than_oz(programs, pool):
+    for name in ("loops.c", "float.c"):
+        program = programs[name]
+        oz = _exact_size(program, OZ_PIPELINE)
+        for seed in range(3):  # random lists are almost always worse than -Oz
+            r = optimize(
+                pool,
+                program,
+                TuneConfig(Budget(None, 6), method="random", seed=seed, minimize=False),
+            )
+            assert r.oz.size == oz
+            assert r.best.size <= oz and r.improvement_pct >= 0
+            assert r.best.size == _exact_size(program, r.pipeline)  # numbers from llc
+
+
+def test_finds_improvement_and_returned_list_is_minimal(programs, pool):
+    program = programs["switch.c"]
+    r = optimize(pool, program, TuneConfig(Budget(None, 120), seed=1))
+    assert r.best.size < r.oz.size and r.improvement_pct > 0
+    assert r.best.size == _exact_size(program, r.pipeline)
+    passes = parse_pipeline(r.pipeline.replace(OZ_PIPELINE, "default<Oz>")).passes
+    fast = Objective()
+    full = pool.evaluate(program, r.pipeline, fast)
+    for i in range(len(passes)):
+        shorter = Pipeline(passes[:i] + passes[i + 1 :]).format()
+        without = pool.evaluate(program, shorter, fast)
+        assert not without.ok or without.size > full.size, f"{passes[i].name} is removable"
+
+
+def test_deterministic_for_a_seed(programs):
+    config = TuneConfig(Budget(None, 60), seed=7)
+    results = []
+    for jobs in (1, 2):
+        with Evaluator(jobs=jobs) as ev:
+            r = optimize(ev, programs["recursion.c"], config)
+            results.append((r.pipeline, r.best, r.evaluations))
+    assert results[0] == results[1]
+
+
+def test_validation_passes_for_correct_program(programs, pool):
+    r = optimize(pool, programs["loops.c"], TuneConfig(Budget(None, 40), validate=True))
+    assert r.validated is True
+    assert r.validation == "same output and exit status as -O0"
+
+
+def test_no_main_is_not_validated(pool):
+    r = optimize(
+        pool, load_program(FIXTURES / "tiny.ll"), TuneConfig(Budget(None, 10), validate=True)
+    )
+    assert r.validated is None and r.validation == "not validated (no main)"
+
+
+def test_miscompiling_candidates_are_discarded(pool):
+    """-Oz and every list as small fold the overflow check (UB): each winner that differs
+    from -O0 is discarded and the next tried; when none is left the result says failed."""
+    program = load_program(FIXTURES / "ub_overflow.c")
+    r = optimize(pool, program, TuneConfig(Budget(None, 40), validate=True, attempts=3))
+    assert r.discarded
+    assert all(why == "validation failed: output differs from -O0" for _, why in r.discarded)
+    assert OZ_PIPELINE in dict(r.discarded)
+    assert r.pipeline == OZ_PIPELINE
+    assert r.validated is False
+    assert r.validation == "validation failed: output differs from -O0"
+
+
+def test_cli_optimize_json_and_output(capsys, tmp_path):
+    out = tmp_path / "best.o"
+    code = main(
+        [
+            "optimize",
+            str(FIXTURES / "switch.c"),
+            "--evaluations",
+            "40",
+            "--json",
+            "-o",
+            str(out),
+            "--no-coreset",
+        ]
+    )
+    assert code == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    for key in (
+        "file",
+        "objective",
+        "oz",
+        "best",
+        "improvement_pct",
+        "evaluations",
+        "seconds",
+        "validated",
+    ):
+        assert key in row
+    assert row["objective"] == "size" and row["validated"] is None
+    assert set(row["best"]) == {"pipeline", "size", "instcount"}
+    assert berkeley_size(out.read_bytes()).binary_size == row["best"]["size"]
+    assert row["best"]["size"] <= row["oz"]["size"]
+
+
+def test_cli_optimize_table_and_bad_input(capsys):
+    code = main(
+        [
+            "optimize",
+            str(FIXTURES / "tiny.ll"),
+            "/missing.c",
+            "--evaluations",
+            "10",
+            "--objective",
+            "instcount",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err == "llmc: error: /missing.c: no such file\n"
+    lines = captured.out.splitlines()
+    assert lines[0].split()[:3] == ["file", "Oz", "size"]
+    assert lines[2].startswith("  passes: ")
+
+
+def test_cli_validation_failure_exits_nonzero(capsys):
+    code = main(["optimize", str(FIXTURES / "ub_overflow.c"), "--evaluations", "20", "--validate"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "validation failed: output differs from -O0" in captured.err
+    assert "FAILED" in captured.out
