@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FIXTURES
 
+from conftest import FIXTURES
 from llmcompiler.cli import main
 from llmcompiler.evaluate import Evaluator, Objective
 from llmcompiler.llvm import berkeley_size
