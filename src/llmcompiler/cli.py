@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(optimize)
 
+    from llmcompiler.cli_autotune import add_autotune_arguments, add_coreset_arguments
+
+    add_autotune_arguments(sub.add_parser("autotune", help="tune a corpus into a database"))
+    add_coreset_arguments(sub.add_parser("coreset", help="build or show a coreset of pass lists"))
+
     passes = sub.add_parser("passes", help="the pass vocabulary (LLVM 19), pipeline checks")
     passes.add_argument("--excluded", action="store_true", help="list excluded passes and why")
     passes.add_argument("--check", metavar="PIPELINE", help="parse and validate a pipeline")
@@ -130,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from llmcompiler.cli_passes import run_passes_command
 
             return run_passes_command(args)
+        if args.command in ("autotune", "coreset"):
+            from llmcompiler import cli_autotune
+
+            if args.command == "coreset":
+                return cli_autotune.run_coreset(args)
+            return cli_autotune.run_autotune(args, _progress)
         if args.command == "optimize":
             from llmcompiler.cli_optimize import run_optimize
 

@@ -49,3 +49,60 @@ def load_coreset(path: str | None = None) -> Coreset:
     except (ValueError, KeyError, TypeError) as err:
         raise LLMCError(f"{where}: not a coreset file: {err}") from None
     return Coreset(lists, {k: v for k, v in data.items() if k != "lists"})
+
+
+def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
+    """Pick up to ``k`` lists from an autotuning database by greedy set cover.
+
+    A list's value on a program is the improvement over -Oz it reached there; the
+    coreset's value is, summed over programs, the best value among its lists. Each
+    step adds the list with the largest gain. Returns the Coreset and its entries
+    (pipeline, marginal gain, programs it is the best choice for).
+    """
+    from llmcompiler.evaluate.cache import llvm_version_string
+
+    value: dict[str, dict[str, float]] = {}
+    for digest, pipeline, improvement in db.lists():
+        if improvement > 0:
+            per = value.setdefault(pipeline, {})
+            per[digest] = max(per.get(digest, 0.0), improvement)
+    covered: dict[str, float] = {}
+    entries: list[dict] = []
+    for _ in range(k):
+        best, best_gain = None, 0.0
+        for pipeline in sorted(value):
+            gain = sum(max(0.0, v - covered.get(h, 0.0)) for h, v in value[pipeline].items())
+            if gain > best_gain + 1e-12:
+                best, best_gain = pipeline, gain
+        if best is None:
+            break
+        wins = sum(1 for h, v in value[best].items() if v > covered.get(h, 0.0))
+        for h, v in value.pop(best).items():
+            covered[h] = max(covered.get(h, 0.0), v)
+        entries.append({"pipeline": best, "gain_pct_sum": round(best_gain, 4), "programs": wins})
+    programs = db.programs()
+    provenance = {
+        "schema_version": SCHEMA_VERSION,
+        "llvm_version": llvm_version_string(),
+        "corpus": db.meta("corpus") or note or "unknown",
+        "programs": len(programs),
+        "budget_per_program": _json_or_none(db.meta("budget_per_program")),
+        "objective": db.meta("objective") or "size",
+        "method": "greedy set cover over each program's best lists",
+        "k": k,
+        "mean_covered_improvement_pct": round(sum(covered.values()) / len(programs), 4)
+        if programs
+        else 0.0,
+    }
+    if note:
+        provenance["note"] = note
+    return Coreset(tuple(e["pipeline"] for e in entries), provenance), entries
+
+
+def save_coreset(path: str, coreset: Coreset, entries: list[dict]) -> None:
+    """Write a coreset file (provenance first, then the lists)."""
+    Path(path).write_text(json.dumps({**coreset.provenance, "lists": entries}, indent=2) + "\n")
+
+
+def _json_or_none(text: str | None):
+    return None if text is None else json.loads(text)

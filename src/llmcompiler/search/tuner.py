@@ -18,6 +18,7 @@ from llmcompiler.search.strategies import METHODS
 from llmcompiler.search.validate import RunSpec, Validator
 
 OZ_PIPELINE = "default<Oz>"
+RUNNERS_UP = 8  # lists besides the winner reported for coreset building
 #: Final numbers: llc-19's object file, exact (search uses the fast in-process emitter).
 EXACT = Objective(metric="size", size_path="llc")
 
@@ -72,6 +73,9 @@ class TuneResult:
     method: str
     discarded: tuple[tuple[str, str], ...] = ()  # (pipeline, why) of rejected winners
     output: bytes | None = None
+    #: other lists that beat -Oz in search: (pipeline, size, instcount, improvement %),
+    #: measured with the fast emitter and not minimized; autotuning stores them.
+    runners_up: tuple[tuple[str, int, int, float], ...] = ()
 
     @property
     def passes(self) -> int:
@@ -165,8 +169,9 @@ def optimize(
             if not exact.ok:
                 discarded.append((pipeline, f"{exact.status}: {exact.error}"))
                 continue
-            if (exact.size, exact.instcount)[primary] > (oz.size, oz.instcount)[primary]:
-                discarded.append((pipeline, "worse than -Oz when measured with llc-19"))
+            value, base = (exact.size, exact.instcount)[primary], (oz.size, oz.instcount)[primary]
+            if value > base or (value == base and pipeline != OZ_PIPELINE):
+                discarded.append((pipeline, "no better than -Oz when measured with llc-19"))
                 continue
             if validator:
                 same, why = validator.check(exact.output)
@@ -191,6 +196,12 @@ def optimize(
         if validator:
             validator.close()
     pipeline, best = chosen
+    runners_up = []
+    for score, text in run.ranked()[:RUNNERS_UP]:
+        if score[0] < oz_fast[0]:
+            size, instcount = run.results[text]
+            value = (size, instcount)[primary]
+            runners_up.append((text, size, instcount, (oz_fast[0] - value) / oz_fast[0] * 100))
     validated = None if validator is None else not validation.startswith("validation failed")
     artifact = None
     if output is not None:
@@ -211,4 +222,5 @@ def optimize(
         method=config.method,
         discarded=tuple(discarded),
         output=artifact,
+        runners_up=tuple(runners_up),
     )

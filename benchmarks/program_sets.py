@@ -1,0 +1,137 @@
+"""Assemble the program sets used to learn the coreset and to benchmark tuning.
+
+Nothing here is committed: programs are generated or unpacked from Debian and PyPI
+packages when this runs. The two sets never share a program:
+
+  train/  coreset training: csmith seeds 100000+, GCC torture *compile* tests
+  bench/  evaluation: GCC torture *execute* tests, csmith seeds 1+, and the C files
+          of real libraries vendored in PyPI source distributions (lz4, brotli)
+
+Usage: python benchmarks/program_sets.py OUT_DIR [--train-csmith 120] [--train-torture 150]
+       [--bench-torture 40] [--bench-csmith 15]
+Needs: apt-get install csmith libcsmith-dev gcc-12-source
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+GCC_TARBALL = "/usr/src/gcc-12/gcc-12.2.0-dfsg.tar.xz"
+TORTURE = "gcc/testsuite/gcc.c-torture/"
+CSMITH_FLAGS = ["--max-funcs", "6", "--max-block-depth", "3", "--no-packed-struct"]
+SDISTS = {"lz4": "lz4==4.3.3", "brotli": "Brotli==1.1.0"}
+
+
+def torture(kind: str, count: int, seed: int) -> dict[str, bytes]:
+    """A seeded sample of torture tests of one kind that compile alone."""
+    with tarfile.open(GCC_TARBALL) as tar:
+        members = []
+        for m in tar.getmembers():
+            parts = m.name.split(f"{TORTURE}{kind}/", 1)
+            if len(parts) == 2 and parts[1].endswith(".c") and "/" not in parts[1]:
+                members.append(m)
+        members.sort(key=lambda m: m.name)
+        random.Random(seed).shuffle(members)
+        out = {}
+        for m in members:
+            if len(out) >= count:
+                break
+            data = tar.extractfile(m).read()
+            if _compiles(data, m.name):
+                out[Path(m.name).name] = data
+        return out
+
+
+def _compiles(source: bytes, name: str, flags=()) -> bool:
+    with tempfile.NamedTemporaryFile(suffix=".c") as f:
+        f.write(source)
+        f.flush()
+        proc = subprocess.run(
+            ["clang-19", "-c", "-w", "-Oz", *flags, f.name, "-o", "/dev/null"], capture_output=True
+        )
+        return proc.returncode == 0
+
+
+def csmith(seeds: range) -> dict[str, bytes]:
+    out = {}
+    for seed in seeds:
+        proc = subprocess.run(
+            ["csmith", "--seed", str(seed), *CSMITH_FLAGS], capture_output=True, check=True
+        )
+        out[f"csmith_{seed}.c"] = proc.stdout
+    return out
+
+
+def sdist_sources(name: str, spec: str, dest: Path) -> list[Path]:
+    """Download a PyPI sdist and unpack the C files of its vendored library."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                "-d",
+                tmp,
+                spec,
+            ],
+            check=True,
+        )
+        (archive,) = Path(tmp).glob("*.tar.gz")
+        with tarfile.open(archive) as tar:
+            tar.extractall(dest / name, filter="data")
+    return sorted((dest / name).rglob("*.c"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--train-csmith", type=int, default=120)
+    parser.add_argument("--train-torture", type=int, default=150)
+    parser.add_argument("--bench-torture", type=int, default=40)
+    parser.add_argument("--bench-csmith", type=int, default=15)
+    args = parser.parse_args()
+    train, bench = args.out / "train", args.out / "bench"
+    for d in (train, bench):
+        d.mkdir(parents=True, exist_ok=True)
+    sets = {
+        train: {
+            **csmith(range(100000, 100000 + args.train_csmith)),
+            **torture("compile", args.train_torture, seed=1),
+        },
+        bench: {
+            **csmith(range(1, 1 + args.bench_csmith)),
+            **torture("execute", args.bench_torture, seed=2),
+        },
+    }
+    for directory, files in sets.items():
+        for name, data in files.items():
+            (directory / name).write_bytes(data)
+    real = args.out / "real"
+    libs = []
+    for name, spec in SDISTS.items():
+        for path in sdist_sources(name, spec, real):
+            if "test" in path.parts or "tests" in path.parts:
+                continue
+            libs.append(path)
+    (args.out / "real_files.txt").write_text("\n".join(map(str, libs)) + "\n")
+    print(f"train: {len(sets[train])} programs in {train}")
+    print(
+        f"bench: {len(sets[bench])} programs in {bench}, plus {len(libs)} library files "
+        f"listed in {args.out / 'real_files.txt'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Tuning quality: how much smaller than -Oz `llmc optimize` gets, per budget.
+
+For every program of the benchmark set (benchmarks/program_sets.py bench/ and the real
+library files), and each objective (binary size, IR instruction count), it runs:
+  -Oz alone, the coreset alone (its lists and -Oz, best kept), and search at each budget,
+and reports the mean and geometric-mean improvement over -Oz, the share of programs
+improved / equal / worse, and evaluations and seconds per program. All final numbers
+are measured with llc-19 (size) or the instruction count of the optimized IR.
+
+Usage: python benchmarks/tuning.py SETS_DIR [--budgets 1,10] [--objectives size,instcount]
+       [--limit N] [--jobs 2] [--out results.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from pathlib import Path
+
+from llmcompiler.errors import LLMCError
+from llmcompiler.evaluate import Evaluator
+from llmcompiler.program import load_programs
+from llmcompiler.search.coreset import load_coreset
+from llmcompiler.search.run import Budget
+from llmcompiler.search.tuner import TuneConfig, optimize
+
+
+def program_paths(sets: Path, limit: int | None, seed: int) -> list[tuple[str, list[str]]]:
+    """(path, include dirs) of the benchmark programs."""
+    out = [(str(p), ["/usr/include/csmith"]) for p in sorted((sets / "bench").glob("*.c"))]
+    for line in (sets / "real_files.txt").read_text().split():
+        path = Path(line)
+        includes = [str(path.parent)] + [
+            str(p) for p in path.parents if (p / "include").is_dir() for p in [p / "include"]
+        ]
+        out.append((line, includes))
+    if limit and limit < len(out):
+        out = sorted(random.Random(seed).sample(out, limit))
+    return out
+
+
+def summarize(rows: list[dict]) -> dict:
+    n = len(rows)
+    imps = [r["improvement_pct"] for r in rows]
+    ratios = [r["oz"] / r["best"] for r in rows]
+    return {
+        "programs": n,
+        "mean_pct": sum(imps) / n,
+        "geomean_pct": (math.exp(sum(map(math.log, ratios)) / n) - 1) * 100,
+        "improved": sum(i > 0 for i in imps) / n * 100,
+        "equal": sum(i == 0 for i in imps) / n * 100,
+        "worse": sum(i < 0 for i in imps) / n * 100,
+        "evaluations": sum(r["evaluations"] for r in rows) / n,
+        "seconds": sum(r["seconds"] for r in rows) / n,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", type=Path)
+    parser.add_argument("--budgets", default="1,10")
+    parser.add_argument("--objectives", default="size,instcount")
+    parser.add_argument("--limit", type=int, default=None, help="random sample of programs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--coreset", default=None, help="coreset file (default: shipped)")
+    parser.add_argument("--out", type=Path, default=None, help="per-program results (JSONL)")
+    args = parser.parse_args()
+    coreset = load_coreset(args.coreset)
+    print(f"coreset: {len(coreset.pipelines)} lists, from: {coreset.provenance.get('corpus')}")
+    entries = program_paths(args.sets, args.limit, args.seed)
+    programs = []
+    for path, includes in entries:
+        ((_, program),) = load_programs([path], includes)
+        if isinstance(program, LLMCError):
+            print(f"skipped: {program}", file=sys.stderr)
+        else:
+            programs.append(program)
+    print(f"{len(programs)} programs")
+    budgets = [float(b) for b in args.budgets.split(",")]
+    out = open(args.out, "w") if args.out else None
+    table = []
+    with Evaluator(jobs=args.jobs) as ev:
+        for objective in args.objectives.split(","):
+            key = "size" if objective == "size" else "instcount"
+            runs = [
+                ("-Oz", Budget(None, 0), ()),
+                ("coreset", Budget(None, 1 + len(coreset.pipelines)), coreset.pipelines),
+            ]
+            runs += [(f"search {b:g}s", Budget(b), coreset.pipelines) for b in budgets]
+            for label, budget, lists in runs:
+                rows = []
+                for program in programs:
+                    config = TuneConfig(
+                        budget=budget, metric=objective, coreset=lists, seed=args.seed
+                    )
+                    try:
+                        r = optimize(ev, program, config)
+                    except LLMCError as err:
+                        print(f"failed: {err}", file=sys.stderr)
+                        continue
+                    row = {
+                        "objective": objective,
+                        "run": label,
+                        "file": program.name,
+                        "oz": getattr(r.oz, key),
+                        "best": getattr(r.best, key),
+                        "improvement_pct": r.improvement_pct,
+                        "evaluations": r.evaluations,
+                        "seconds": r.seconds,
+                        "pipeline": r.pipeline,
+                    }
+                    rows.append(row)
+                    if out:
+                        out.write(json.dumps(row) + "\n")
+                        out.flush()
+                s = summarize(rows)
+                table.append((objective, label, s))
+                print(
+                    f"{objective:9} {label:12} mean {s['mean_pct']:6.2f}%  geomean "
+                    f"{s['geomean_pct']:6.2f}%  improved/equal/worse {s['improved']:5.1f}/"
+                    f"{s['equal']:5.1f}/{s['worse']:4.1f}%  evals {s['evaluations']:7.1f}  "
+                    f"seconds {s['seconds']:6.2f}",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""llmc autotune (local processes and Ray), resuming, and coreset building."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import FIXTURES
+from llmcompiler.cli import main
+from llmcompiler.search.coreset import build_coreset, load_coreset
+from llmcompiler.search.tunedb import TuneDB
+
+PROGRAMS = [str(FIXTURES / n) for n in ("loops.c", "switch.c", "recursion.c", "globals.c")]
+
+
+def _row(digest: str, lists: dict[str, float]) -> dict:
+    return {
+        "hash": digest,
+        "name": digest,
+        "status": "ok",
+        "lists": [
+            {"pipeline": p, "size": 1, "instcount": 1, "improvement_pct": v}
+            for p, v in lists.items()
+        ],
+    }
+
+
+def test_greedy_set_cover(tmp_path):
+    db = TuneDB(tmp_path / "t.sqlite")
+    db.record(_row("A", {"L1": 10.0, "L3": 11.0}))
+    db.record(_row("B", {"L1": 10.0}))
+    db.record(_row("C", {"L2": 5.0, "L4": -3.0}))
+    coreset, entries = build_coreset(db, k=2)
+    assert coreset.pipelines == ("L1", "L2")
+    assert [e["gain_pct_sum"] for e in entries] == [20.0, 5.0]
+    coreset, _ = build_coreset(db, k=10)
+    assert coreset.pipelines == ("L1", "L2", "L3")  # L4 never helps
+    assert coreset.provenance["programs"] == 3
+    assert coreset.provenance["llvm_version"].startswith("19.")
+
+
+def test_autotune_then_coreset(tmp_path, capsys):
+    db = tmp_path / "tune.sqlite"
+    code = main(
+        [
+            "autotune",
+            *PROGRAMS[:2],
+            "--budget-per-program",
+            "1",
+            "--db",
+            str(db),
+            "--jobs",
+            "2",
+            "--corpus",
+            "test fixtures",
+        ]
+    )
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(r["name"] for r in rows) == sorted(PROGRAMS[:2])
+    assert all(r["size"] <= r["oz_size"] for r in rows)
+    out = tmp_path / "coreset.json"
+    assert main(["coreset", "build", "--db", str(db), "-k", "5", "-o", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["corpus"] == "test fixtures" and data["budget_per_program"] == 1.0
+    assert data["llvm_version"].startswith("19.") and data["programs"] == 2
+    assert load_coreset(str(out)).pipelines == tuple(e["pipeline"] for e in data["lists"])
+    assert data["lists"], "switch.c always improves on -Oz"
+
+
+def test_resume_after_interruption(tmp_path):
+    db = tmp_path / "tune.sqlite"
+    argv = [
+        sys.executable,
+        "-m",
+        "llmcompiler",
+        "autotune",
+        *PROGRAMS,
+        "--budget-per-program",
+        "2",
+        "--db",
+        str(db),
+        "--jobs",
+        "1",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if db.exists() and len(TuneDB(db).done()) >= 1:
+            break
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    first = TuneDB(db).done()
+    assert 1 <= len(first) < len(PROGRAMS)
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert f"resuming: {len(first)} of {len(PROGRAMS)} programs already in" in again.stderr
+    assert len(again.stdout.splitlines()) == len(PROGRAMS) - len(first)
+    assert len(TuneDB(db).done()) == len(PROGRAMS)
+
+
+def test_ray_local_instance(tmp_path, capsys):
+    pytest.importorskip("ray")
+    db = tmp_path / "ray.sqlite"
+    code = main(
+        ["autotune", *PROGRAMS[:2], "--budget-per-program", "1", "--db", str(db), "--ray", "local"]
+    )
+    import ray
+
+    ray.shutdown()
+    assert code == 0
+    assert len(TuneDB(db).done()) == 2
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(r["status"] == "ok" for r in rows)
