@@ -81,7 +81,7 @@ def main() -> int:
             programs.append(program)
     print(f"{len(programs)} programs")
     budgets = [float(b) for b in args.budgets.split(",")]
-    out = open(args.out, "w") if args.out else None
+    out = open(args.out, "w") if args.out else None  # noqa: SIM115 (closed at exit)
     table = []
     with Evaluator(jobs=args.jobs) as ev:
         for objective in args.objectives.split(","):
