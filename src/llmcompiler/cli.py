@@ -79,6 +79,15 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
 
 
+def _add_fast_size(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fast-size",
+        action="store_true",
+        help="measure size with the in-process emitter instead of llc-19 (faster; "
+        "may differ from llc around libcalls such as sqrt)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmc", description="Optimize code size with language models and the real LLVM."
@@ -88,9 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     size = sub.add_parser("size", help="instruction count and binary size, as given and at -Oz")
     _add_common(size)
+    _add_fast_size(size)
 
     opt = sub.add_parser("opt", help="apply a pass pipeline and measure the result")
     _add_common(opt)
+    _add_fast_size(opt)
     opt.add_argument(
         "-p",
         "--passes",
