@@ -65,12 +65,6 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per evaluation")
     p.add_argument(
-        "--fast-size",
-        action="store_true",
-        help="measure size with the in-process emitter instead of llc-19 (faster; "
-        "may differ from llc around libcalls such as sqrt)",
-    )
-    p.add_argument(
         "--cache",
         default=_default_cache(),
         metavar="PATH",
