@@ -25,7 +25,16 @@ from pathlib import Path
 GCC_TARBALL = "/usr/src/gcc-12/gcc-12.2.0-dfsg.tar.xz"
 TORTURE = "gcc/testsuite/gcc.c-torture/"
 CSMITH_FLAGS = ["--max-funcs", "6", "--max-block-depth", "3", "--no-packed-struct"]
-SDISTS = {"lz4": "lz4==4.3.3", "brotli": "Brotli==1.1.0"}
+#: PyPI sdists and the directories of the C library each vendors (Python bindings excluded).
+SDISTS = {"lz4": ("lz4==4.3.3", ("lz4libs",)),
+          "brotli": ("Brotli==1.1.0", ("c/common", "c/dec", "c/enc"))}
+
+
+def library_files(root: Path, name: str) -> list[Path]:
+    """The C files of a vendored library under an unpacked sdist."""
+    keep = SDISTS[name][1]
+    return sorted(p for p in (root / name).rglob("*.c")
+                  if any(f"/{d}/" in p.as_posix() for d in keep))
 
 
 def torture(kind: str, count: int, seed: int) -> dict[str, bytes]:
@@ -69,7 +78,7 @@ def csmith(seeds: range) -> dict[str, bytes]:
 
 
 def sdist_sources(name: str, spec: str, dest: Path) -> list[Path]:
-    """Download a PyPI sdist and unpack the C files of its vendored library."""
+    """Download a PyPI sdist, unpack it, and return the C files of its vendored library."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [
@@ -90,7 +99,7 @@ def sdist_sources(name: str, spec: str, dest: Path) -> list[Path]:
         (archive,) = Path(tmp).glob("*.tar.gz")
         with tarfile.open(archive) as tar:
             tar.extractall(dest / name, filter="data")
-    return sorted((dest / name).rglob("*.c"))
+    return library_files(dest, name)
 
 
 def main() -> int:
@@ -119,11 +128,8 @@ def main() -> int:
             (directory / name).write_bytes(data)
     real = args.out / "real"
     libs = []
-    for name, spec in SDISTS.items():
-        for path in sdist_sources(name, spec, real):
-            if "test" in path.parts or "tests" in path.parts:
-                continue
-            libs.append(path)
+    for name, (spec, _) in SDISTS.items():
+        libs += sdist_sources(name, spec, real)
     (args.out / "real_files.txt").write_text("\n".join(map(str, libs)) + "\n")
     print(f"train: {len(sets[train])} programs in {train}")
     print(
