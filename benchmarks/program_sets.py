@@ -26,15 +26,18 @@ GCC_TARBALL = "/usr/src/gcc-12/gcc-12.2.0-dfsg.tar.xz"
 TORTURE = "gcc/testsuite/gcc.c-torture/"
 CSMITH_FLAGS = ["--max-funcs", "6", "--max-block-depth", "3", "--no-packed-struct"]
 #: PyPI sdists and the directories of the C library each vendors (Python bindings excluded).
-SDISTS = {"lz4": ("lz4==4.3.3", ("lz4libs",)),
-          "brotli": ("Brotli==1.1.0", ("c/common", "c/dec", "c/enc"))}
+SDISTS = {
+    "lz4": ("lz4==4.3.3", ("lz4libs",)),
+    "brotli": ("Brotli==1.1.0", ("c/common", "c/dec", "c/enc")),
+}
 
 
 def library_files(root: Path, name: str) -> list[Path]:
     """The C files of a vendored library under an unpacked sdist."""
     keep = SDISTS[name][1]
-    return sorted(p for p in (root / name).rglob("*.c")
-                  if any(f"/{d}/" in p.as_posix() for d in keep))
+    return sorted(
+        p for p in (root / name).rglob("*.c") if any(f"/{d}/" in p.as_posix() for d in keep)
+    )
 
 
 def torture(kind: str, count: int, seed: int) -> dict[str, bytes]:

@@ -21,30 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.llvm.toolchain import count_text_instructions
 from llmcompiler.passes import load_vocabulary, random_pipeline
 from llmcompiler.program import load_program
 
 HERE = Path(__file__).parent
 SIZES = ("small", "medium", "large")
-
-
-def count_instructions(ir: str) -> int:
-    """Count instructions in opt's textual output (switch case lines excluded)."""
-    count, inside, in_switch = 0, False, False
-    for line in ir.splitlines():
-        s = line.strip()
-        if in_switch:
-            in_switch = not s.startswith("]")
-            continue
-        if inside and s.endswith("["):
-            in_switch = True
-        if line.startswith("define "):
-            inside = True
-        elif inside and line.startswith("}"):
-            inside = False
-        elif inside and s and not s.startswith(";") and not s.split()[0].endswith(":"):
-            count += 1
-    return count
 
 
 def subprocess_eval(bitcode_path: str, pipeline: str, metric: str) -> int:
@@ -55,7 +37,7 @@ def subprocess_eval(bitcode_path: str, pipeline: str, metric: str) -> int:
             capture_output=True,
             check=True,
         ).stdout
-        return count_instructions(ir.decode())
+        return count_text_instructions(ir.decode())
     with tempfile.NamedTemporaryFile(suffix=".o") as obj:
         optimized = subprocess.run(
             ["opt-19", f"-passes={pipeline}", bitcode_path, "-o", "-"],

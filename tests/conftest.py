@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from llmcompiler.evaluate import Evaluator
+from llmcompiler.llvm.toolchain import count_text_instructions
 from llmcompiler.program import load_program
 
 FIXTURES = Path(__file__).parent / "fixtures" / "programs"
@@ -44,27 +44,4 @@ def evaluator():
         yield ev
 
 
-_LABEL = re.compile(r"^[\w.$\-]+:")
-
-
-def count_ir_text(ir: str) -> int:
-    """Count instructions in textual IR: the lines of function bodies that are not
-    labels, comments, blank, the closing brace or a switch's case lines.
-    Independent of the C API walk."""
-    count, inside, in_switch = 0, False, False
-    for line in ir.splitlines():
-        stripped = line.strip()
-        if in_switch:
-            in_switch = not stripped.startswith("]")
-            continue
-        if inside and stripped.endswith("["):  # switch ... [ cases ]
-            in_switch = True
-        if line.startswith("define "):
-            inside = True
-            continue
-        if inside and line.startswith("}"):
-            inside = False
-            continue
-        if inside and stripped and not stripped.startswith(";") and not _LABEL.match(stripped):
-            count += 1
-    return count
+count_ir_text = count_text_instructions  # the reference count of opt's text output

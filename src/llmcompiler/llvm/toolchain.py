@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -111,3 +112,29 @@ def llvm_size(object_path: str | os.PathLike) -> tuple[int, int, int]:
         raise EvaluationError(proc.stderr.decode("utf-8", "replace").strip())
     text, data, bss = proc.stdout.decode().splitlines()[1].split()[:3]
     return int(text), int(data), int(bss)
+
+
+def count_text_instructions(ir: str) -> int:
+    """Count the instructions in textual IR as opt-19 prints it: the lines of function
+    bodies that are not labels, comments, blank, the closing brace or a switch's case
+    lines. The reference the C-API count is tested against, and the count of the
+    subprocess path."""
+    count, inside, in_switch = 0, False, False
+    for line in ir.splitlines():
+        stripped = line.strip()
+        if in_switch:  # switch ... [ case lines ]
+            in_switch = not stripped.startswith("]")
+            continue
+        if line.startswith("define "):
+            inside = True
+        elif inside and line.startswith("}"):
+            inside = False
+        elif inside and stripped and not stripped.startswith(";"):
+            if stripped.endswith("["):
+                in_switch = True
+            if not _LABEL.match(stripped):
+                count += 1
+    return count
+
+
+_LABEL = re.compile(r"^[\w.$\-]+:")
