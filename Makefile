@@ -15,8 +15,7 @@ $(VENV)/.installed: pyproject.toml scripts/install-llvm.sh
 	touch $@
 
 demo: setup
-	LLMC_CACHE= $(BIN)/llmc size examples/*.c
-	LLMC_CACHE= $(BIN)/llmc opt examples/checksum.c -p 'function(sroa,instcombine<no-verify-fixpoint>,simplifycfg),globaldce'
+	LLMC_CACHE= $(BIN)/llmc optimize examples/checksum.c --budget 5 --validate
 
 test: setup
 	$(BIN)/python -m pytest -q tests
