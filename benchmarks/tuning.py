@@ -43,11 +43,12 @@ def program_paths(sets: Path, limit: int | None, seed: int) -> list[tuple[str, l
 
 
 def summarize(rows: list[dict]) -> dict:
+    rows = [r for r in rows if r["oz"] > 0]  # e.g. data-only files have no instructions
     n = len(rows)
     imps = [r["improvement_pct"] for r in rows]
     ratios = [r["oz"] / r["best"] for r in rows]
     return {
-        "programs": n,
+        "programs": n,  # programs whose -Oz value is not 0
         "mean_pct": sum(imps) / n,
         "geomean_pct": (math.exp(sum(map(math.log, ratios)) / n) - 1) * 100,
         "improved": sum(i > 0 for i in imps) / n * 100,

@@ -292,9 +292,10 @@ class _Parser:
     def error(self, message: str) -> PipelineError:
         offset = self.where[self.pos] if self.pos < len(self.where) else len(self.original)
         shown = self.original
-        if len(shown) > 80:
-            start = max(0, offset - 40)
-            shown = ("..." if start else "") + shown[start : start + 80] + "..."
+        if len(shown) > 80:  # show 80 characters around the offset
+            start = min(max(0, offset - 40), len(shown) - 80)
+            end = start + 80
+            shown = ("..." if start else "") + shown[start:end] + ("..." if end < len(shown) else "")
         return PipelineError(f"invalid pipeline {shown!r}: {message} at offset {offset}")
 
     def peek(self) -> str:
@@ -326,7 +327,8 @@ class _Parser:
             raise self.error("empty pass name")
         if not _PASS_NAME.fullmatch(name):
             self.pos = start
-            bad = "unbalanced '<' or '>' in" if _BASE.match(name) else "invalid pass name"
+            params = _BASE.fullmatch(name.split("<", 1)[0]) and "<" in name
+            bad = "unbalanced '<' or '>' in" if params else "invalid pass name"
             raise self.error(f"{bad} {name!r}")
         if self.peek() != "(":
             return [self.leaf(name, context)]
@@ -453,8 +455,9 @@ def from_legacy(flags: str | Sequence[str]) -> LegacyConversion:
         else:
             p = Pass(entry["pass"], entry["level"])
             passes.append(p)
-            try:
-                vocabulary.check(p)
-            except PipelineError as err:
-                flagged[flag] = str(err)
+            reason = vocabulary.exclusion(p.name)
+            if reason is None and p.name not in vocabulary and p.name not in vocabulary.aliases:
+                reason = "not in the search vocabulary"
+            if reason is not None:
+                flagged[flag] = reason
     return LegacyConversion(Pipeline(tuple(passes)), unconverted, flagged)
