@@ -137,6 +137,6 @@ def test_passes_command(capsys):
     captured = capsys.readouterr()
     assert captured.out == "function(mem2reg,gvn)\n"
     assert captured.err == (
-        "llmc: warning: -constprop: not converted: removed in LLVM 12; "
-        "instsimplify and sccp cover it\n"
+        "llmc: warning: -constprop: not converted: ConstantPropagation was removed in "
+        "LLVM 12; instsimplify does its job\n"
     )

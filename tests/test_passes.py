@@ -1,4 +1,4 @@
-"""The LLVM 19 pass vocabulary, pipeline syntax and legacy flag conversion, checked against opt-19."""
+"""The LLVM 19 pass vocabulary, pipeline syntax and legacy flags, checked against opt-19."""
 
 from __future__ import annotations
 
@@ -131,6 +131,16 @@ def test_default_oz_pipeline_parses_and_round_trips_through_opt(oz_text, vocab):
     assert {p.base for p in vocab.oz_passes} <= oz_bases
 
 
+def test_hostile_pipelines_are_refused_not_expanded():
+    deep = "module(" * 70 + "globaldce" + ")" * 70
+    assert _error(deep).endswith("adaptors nested more than 64 deep at offset 454")
+    assert _error("repeat<1000000>(function(sroa))") == (
+        "invalid pipeline 'repeat<1000000>(function(sroa))': repeat<1000000> expands to more "
+        "than 100000 passes at offset 0"
+    )
+    assert len(parse_pipeline("repeat<3>(function(sroa))")) == 3
+
+
 def test_syntax_errors_are_precise():
     assert _error("function(sroa") == "invalid pipeline 'function(sroa': missing ')' at offset 13"
     assert _error("sroa,,gvn") == "invalid pipeline 'sroa,,gvn': empty pass name at offset 5"
@@ -162,8 +172,8 @@ def test_syntax_errors_are_precise():
     assert _error("function( sroa ,\n ,gvn)").endswith("empty pass name at offset 18")
     long = "function(" + "sroa," * 10 + "," + "sroa," * 20 + "gvn)"
     assert _error(long) == (
-        "invalid pipeline '...sroa,sroa,sroa,sroa,sroa,sroa,sroa,sroa,,sroa,sroa,sroa,sroa,sroa,sroa,"
-        "sroa,sroa...': empty pass name at offset 59"
+        "invalid pipeline '...sroa,sroa,sroa,sroa,sroa,sroa,sroa,sroa,,sroa,sroa,sroa,sroa,"
+        "sroa,sroa,sroa,sroa...': empty pass name at offset 59"
     )
 
 
@@ -209,15 +219,22 @@ def test_lookup_by_name_and_base(vocab):
 
 
 def test_vocabulary_errors(vocab):
-    assert _error("function(sroa,foo)", vocab) == "unknown pass 'foo' (not in the LLVM 19 vocabulary)"
-    assert _error("function(gvn-sink)", vocab).startswith("pass 'gvn-sink' is excluded: nondetermin")
+    assert (
+        _error("function(sroa,foo)", vocab) == "unknown pass 'foo' (not in the LLVM 19 vocabulary)"
+    )
+    assert _error("function(gvn-sink)", vocab).startswith(
+        "pass 'gvn-sink' is excluded: nondetermin"
+    )
     assert _error("function(instcombine)", vocab) == (
         "pass 'instcombine' is excluded: aborts the process ('Instruction Combining did not reach "
         "a fixpoint after 1 iterations') on 5 of the 60 test modules; write "
         "instcombine<no-verify-fixpoint>"
     )
     assert _error("function(licm)", vocab) == "pass 'licm' runs at loop-mssa level, not loop"
-    assert _error("function(globaldce)", vocab) == "pass 'globaldce' runs at module level, not function"
+    assert (
+        _error("function(globaldce)", vocab)
+        == "pass 'globaldce' runs at module level, not function"
+    )
     assert _error("function(loop-mssa(indvars))", vocab) == (
         "pass 'indvars' runs at loop level, not loop-mssa"
     )

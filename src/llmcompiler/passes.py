@@ -37,17 +37,12 @@ from llmcompiler.errors import PipelineError
 LEVELS = ("module", "cgscc", "function", "loop", "loop-mssa")
 _DEPTH = {"module": 0, "cgscc": 1, "function": 2, "loop": 3, "loop-mssa": 3}
 #: Adaptor names (without parameters) and the level of the passes inside them.
-_ADAPTORS = {
-    "module": "module",
-    "coro-cond": "module",
-    "cgscc": "cgscc",
-    "devirt": "cgscc",
-    "function": "function",
-    "loop": "loop",
-    "loop-mssa": "loop-mssa",
-}
+_ADAPTORS = {"module": "module", "coro-cond": "module", "cgscc": "cgscc", "devirt": "cgscc"}
+_ADAPTORS |= {level: level for level in ("function", "loop", "loop-mssa")}
 _BASE = re.compile(r"[A-Za-z0-9_.\-]+")
 _PASS_NAME = re.compile(r"[A-Za-z0-9_.\-]+(<[^<>]*>)*")
+_MAX_NESTING = 64
+_MAX_PASSES = 100_000
 
 
 @dataclass(frozen=True)
@@ -62,7 +57,9 @@ class Pass:
 
     def __post_init__(self) -> None:
         if self.level not in _DEPTH:
-            raise ValueError(f"pass {self.name!r}: level must be one of {LEVELS}, not {self.level!r}")
+            raise ValueError(
+                f"pass {self.name!r}: level must be one of {LEVELS}, not {self.level!r}"
+            )
 
     @property
     def base(self) -> str:
@@ -97,8 +94,9 @@ class Pipeline:
                 items.append(f"cgscc({','.join(p.name for p in run)})")
             else:
                 inner = [
-                    f"{level}({','.join(p.name for p in sub)})" if level != "function" else
-                    ",".join(p.name for p in sub)
+                    f"{level}({','.join(p.name for p in sub)})"
+                    if level != "function"
+                    else ",".join(p.name for p in sub)
                     for level, sub in _runs(run, lambda p: p.level)
                 ]
                 items.append(f"function({','.join(inner)})")
@@ -151,6 +149,8 @@ class Vocabulary:
     excluded_unless: dict[str, str] = field(default_factory=dict)
     #: Every pass LLVM knows (base name) -> the levels it is registered at.
     llvm_levels: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
+    _by_name: dict[str, Pass] = field(init=False, repr=False)
+    _by_base: dict[str, Pass] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_base: dict[str, Pass] = {}
@@ -163,20 +163,17 @@ class Vocabulary:
         """Return the vocabulary pass for ``name``: the entry with that exact text, else
         (unless the name is excluded) the first entry with the same base name, so that
         ``sroa`` and ``simplifycfg<keep-loops>`` are found. Returns None when neither exists."""
-        found = self._by_name.get(name)  # type: ignore[attr-defined]
+        found = self._by_name.get(name)
         if found is None and self.exclusion(name) is None:
-            found = self._by_base.get(name.split("<", 1)[0])  # type: ignore[attr-defined]
+            found = self._by_base.get(name.split("<", 1)[0])
         return found
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
-    def __len__(self) -> int:
-        return len(self.passes)
-
     def exclusion(self, name: str) -> str | None:
         """Return why ``name`` is excluded (by exact text or by base name), or None."""
-        if name in self._by_name:  # type: ignore[attr-defined]
+        if name in self._by_name:
             return None
         base, _, params = name.partition("<")
         reason = self.excluded.get(name) or self.excluded.get(base)
@@ -285,9 +282,9 @@ class _Parser:
         self.original = text
         self.where = [i for i, c in enumerate(text) if not c.isspace()]  # offsets in `text`
         self.text = "".join(text[i] for i in self.where)
-        self.pos = 0
+        self.pos = self.depth = 0
         self.vocabulary = vocabulary
-        self.levels = vocabulary or load_vocabulary()
+        self.levels = vocabulary if vocabulary is not None else load_vocabulary()
 
     def error(self, message: str) -> PipelineError:
         offset = self.where[self.pos] if self.pos < len(self.where) else len(self.original)
@@ -295,7 +292,9 @@ class _Parser:
         if len(shown) > 80:  # show 80 characters around the offset
             start = min(max(0, offset - 40), len(shown) - 80)
             end = start + 80
-            shown = ("..." if start else "") + shown[start:end] + ("..." if end < len(shown) else "")
+            shown = (
+                ("..." if start else "") + shown[start:end] + ("..." if end < len(shown) else "")
+            )
         return PipelineError(f"invalid pipeline {shown!r}: {message} at offset {offset}")
 
     def peek(self) -> str:
@@ -333,13 +332,20 @@ class _Parser:
         if self.peek() != "(":
             return [self.leaf(name, context)]
         base, _, params = name.partition("<")
+        if self.depth == _MAX_NESTING:
+            raise self.error(f"adaptors nested more than {_MAX_NESTING} deep")
         self.pos += 1
+        self.depth += 1
         if base == "repeat":
             count = params[:-1]
             if not count.isdigit():
                 self.pos = start
                 raise self.error("repeat needs a count, e.g. repeat<2>(...)")
-            inner = self.sequence(context) * int(count)
+            inner = self.sequence(context)
+            if len(inner) * int(count) > _MAX_PASSES:
+                self.pos = start
+                raise self.error(f"{name} expands to more than {_MAX_PASSES} passes")
+            inner *= int(count)
         elif base in _ADAPTORS:
             level = _ADAPTORS[base]
             if context is not None and _DEPTH[level] < _DEPTH[context]:
@@ -349,6 +355,7 @@ class _Parser:
         else:
             self.pos -= 1
             raise self.error(f"{name!r} is not an adaptor and cannot take '('")
+        self.depth -= 1
         if self.peek() != ")":
             raise self.error("missing ')'")
         self.pos += 1
@@ -387,7 +394,7 @@ def validate(pipeline: Pipeline | str, vocabulary: Vocabulary | None = None) -> 
     Raises:
         PipelineError: malformed text, or a pass unknown, excluded or at the wrong level.
     """
-    vocabulary = vocabulary or load_vocabulary()
+    vocabulary = vocabulary if vocabulary is not None else load_vocabulary()
     if isinstance(pipeline, str):
         return parse_pipeline(pipeline, vocabulary)
     for p in pipeline:
@@ -406,7 +413,7 @@ def random_pipeline(
     """
     if not 0 <= min_len <= max_len:
         raise ValueError(f"need 0 <= min_len <= max_len, got {min_len} and {max_len}")
-    vocabulary = vocabulary or load_vocabulary()
+    vocabulary = vocabulary if vocabulary is not None else load_vocabulary()
     length = rng.randint(min_len, max_len)
     return Pipeline(tuple(rng.choice(vocabulary.passes) for _ in range(length)))
 
