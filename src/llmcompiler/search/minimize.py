@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from llmcompiler.search.run import FAILED, SearchRun
-from llmcompiler.search.space import Genome
+from llmcompiler.search.oz import OzVariant, template
+from llmcompiler.search.run import FAILED, Score, SearchRun
+from llmcompiler.search.space import OZ, Genome
 
 
 def minimize(run: SearchRun, genome: Genome) -> Genome:
@@ -23,7 +24,7 @@ def minimize(run: SearchRun, genome: Genome) -> Genome:
         scores = run.evaluate(removals, force=True)
         harmless = [i for i, s in enumerate(scores) if s != FAILED and s[0] <= target[0]]
         if not harmless:
-            return current
+            return _fewer_oz_edits(run, current, target)
         if len(harmless) > 1:
             keep = tuple(p for i, p in enumerate(current) if i not in set(harmless))
             (together,) = run.evaluate([keep], force=True)
@@ -31,4 +32,19 @@ def minimize(run: SearchRun, genome: Genome) -> Genome:
                 current, target = keep, together
                 continue
         current, target = removals[harmless[0]], scores[harmless[0]]
-    return current
+    return _fewer_oz_edits(run, current, target)
+
+
+def _fewer_oz_edits(run: SearchRun, genome: Genome, target: Score) -> Genome:
+    """Undo each edit inside an edited -Oz gene that does not help."""
+    for i, gene in enumerate(genome):
+        if not isinstance(gene, OzVariant):
+            continue
+        edits = list(gene.edits)
+        for edit in list(edits):
+            fewer = tuple(e for e in edits if e != edit)
+            trial = genome[:i] + (template().variant(fewer) if fewer else OZ,) + genome[i + 1 :]
+            (score,) = run.evaluate([trial], force=True)
+            if score != FAILED and score[0] <= target[0]:
+                edits, genome, target = list(fewer), trial, score
+    return genome

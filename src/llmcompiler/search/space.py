@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 
 from llmcompiler.passes import Pass, Pipeline, Vocabulary
+from llmcompiler.search.oz import OzTemplate, OzVariant
 
 #: The -Oz pipeline as a single module-level gene: lists such as
 #: [default<Oz>, mergefunc] are often the best, and it gives search a strong start.
@@ -25,9 +26,27 @@ def pipeline_text(genome: Genome) -> str:
     return Pipeline(tuple(genome)).format()
 
 
-def mutate(rng: random.Random, genome: Genome, pool: Sequence[Pass], max_len: int) -> Genome:
-    """Return a copy of ``genome`` with one random edit: insert, delete, replace, swap or move."""
+def is_oz(gene: Pass) -> bool:
+    """True for default<Oz> and edited -Oz genes."""
+    return gene == OZ or isinstance(gene, OzVariant)
+
+
+def mutate(
+    rng: random.Random,
+    genome: Genome,
+    pool: Sequence[Pass],
+    max_len: int,
+    oz: OzTemplate | None = None,
+) -> Genome:
+    """Return a copy of ``genome`` with one random edit: insert, delete, replace, swap or
+    move a pass, or (given the -Oz template) edit the -Oz gene inside it: half of the
+    edits of a list holding -Oz go there."""
     g = list(genome)
+    at = [i for i, p in enumerate(g) if is_oz(p)]
+    if oz is not None and at and rng.random() < 0.5:
+        i = rng.choice(at)
+        g[i] = oz.edit(rng, g[i] if isinstance(g[i], OzVariant) else None)
+        return tuple(g)
     ops = ["insert", "replace"] if len(g) < 2 else ["insert", "delete", "replace", "swap", "move"]
     if len(g) >= max_len:
         ops = [op for op in ops if op != "insert"]

@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 
 from llmcompiler.passes import Pass
+from llmcompiler.search.oz import OzTemplate
 from llmcompiler.search.run import FAILED, SearchRun
 from llmcompiler.search.space import OZ, Genome, crossover, mutate
 
@@ -17,10 +18,15 @@ POPULATION = 12  # parents kept by local search
 
 
 def local_search(
-    run: SearchRun, rng: random.Random, pool: Sequence[Pass], seeds: Sequence[Genome]
+    run: SearchRun,
+    rng: random.Random,
+    pool: Sequence[Pass],
+    seeds: Sequence[Genome],
+    oz: OzTemplate | None = None,
 ) -> None:
     """Evolution from the best lists found: mutation (insert, delete, replace, swap,
-    move) of tournament-selected parents, and one-point crossover."""
+    move, and edits inside -Oz given its template) of tournament-selected parents, and
+    one-point crossover."""
     run.evaluate(list(seeds))
     while not run.exhausted():
         parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ,)]
@@ -30,11 +36,11 @@ def local_search(
             if len(parents) > 1 and rng.random() < 0.25:
                 child = crossover(rng, a, _tournament(rng, parents), MAX_LEN)
                 if rng.random() < 0.5:
-                    child = mutate(rng, child, pool, MAX_LEN)
+                    child = mutate(rng, child, pool, MAX_LEN, oz)
             else:
-                child = mutate(rng, a, pool, MAX_LEN)
+                child = mutate(rng, a, pool, MAX_LEN, oz)
                 while rng.random() < 0.3:  # sometimes a bigger jump
-                    child = mutate(rng, child, pool, MAX_LEN)
+                    child = mutate(rng, child, pool, MAX_LEN, oz)
             batch.append(child)
         run.evaluate(batch)
 
@@ -46,7 +52,11 @@ def _tournament(rng: random.Random, parents: Sequence[Genome]) -> Genome:
 
 
 def greedy(
-    run: SearchRun, rng: random.Random, pool: Sequence[Pass], seeds: Sequence[Genome] = ()
+    run: SearchRun,
+    rng: random.Random,
+    pool: Sequence[Pass],
+    seeds: Sequence[Genome] = (),
+    oz: OzTemplate | None = None,
 ) -> None:
     """Greedy construction: from the empty list, append the pass that helps most;
     stop when no pass helps (or the budget is spent). ``rng`` orders ties."""
@@ -64,7 +74,11 @@ def greedy(
 
 
 def random_search(
-    run: SearchRun, rng: random.Random, pool: Sequence[Pass], seeds: Sequence[Genome] = ()
+    run: SearchRun,
+    rng: random.Random,
+    pool: Sequence[Pass],
+    seeds: Sequence[Genome] = (),
+    oz: OzTemplate | None = None,
 ) -> None:
     """Uniformly random pass lists of 1 to MAX_LEN passes."""
     while not run.exhausted():

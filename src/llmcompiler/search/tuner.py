@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from llmcompiler.errors import EvaluationError, PipelineError
 from llmcompiler.evaluate import Evaluator, Objective
-from llmcompiler.passes import load_vocabulary, parse_pipeline
+from llmcompiler.passes import Pass, load_vocabulary, parse_pipeline
 from llmcompiler.program import Program
 from llmcompiler.search.minimize import minimize
+from llmcompiler.search.oz import OzVariant, leaves, parse_tree, render
+from llmcompiler.search.oz import template as oz_template
 from llmcompiler.search.run import Budget, SearchRun
 from llmcompiler.search.space import OZ, Genome, genes, pipeline_text
 from llmcompiler.search.strategies import METHODS
@@ -76,6 +78,16 @@ class TuneResult:
     #: other lists that beat -Oz in search: (pipeline, size, instcount, improvement %),
     #: measured with the fast emitter and not minimized; autotuning stores them.
     runners_up: tuple[tuple[str, int, int, float], ...] = ()
+    #: the returned list as search's genes (an edited -Oz is one gene)
+    genome: Genome = ()
+
+    def summary(self) -> str:
+        """The pass list with any edited -Oz shown by its edits instead of its full text."""
+        names = oz_template().names
+        return (
+            ",".join(g.describe(names) if isinstance(g, OzVariant) else g.name for g in self.genome)
+            or self.pipeline
+        )
 
     @property
     def passes(self) -> int:
@@ -88,6 +100,7 @@ class TuneResult:
             "oz": {"size": self.oz.size, "instcount": self.oz.instcount},
             "best": {
                 "pipeline": self.pipeline,
+                "summary": self.summary(),
                 "size": self.best.size,
                 "instcount": self.best.instcount,
             },
@@ -104,15 +117,28 @@ class TuneResult:
 def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
     """Parse coreset pass lists, skipping any that the vocabulary does not accept."""
     vocabulary = load_vocabulary()
+    oz_names = set(oz_template().names)
     out = []
     for text in lists:
         if text == OZ_PIPELINE:
             out.append((OZ,))
             continue
         try:
-            out.append(parse_pipeline(text, vocabulary).passes)
+            passes = parse_pipeline(text, vocabulary).passes
+            if pipeline_text(passes) == render(parse_tree(text), {}):
+                out.append(passes)
+                continue
         except PipelineError:
+            pass
+        # A list with nesting that flat pass lists cannot express (an edited -Oz) is kept
+        # whole, as one gene that search can extend but not edit, unless it holds a pass
+        # the vocabulary excludes.
+        try:
+            names = leaves(parse_tree(text))
+        except ValueError:
             continue
+        if not any(vocabulary.exclusion(n) and n not in oz_names for n in names):
+            out.append((Pass(text, "module"),))
     return out
 
 
@@ -143,7 +169,9 @@ def optimize(
         raise EvaluationError(f"{program.name}: -Oz fails: {oz.status}: {oz.error}")
     oz_measure = Measure(oz.size, oz.instcount)
     rng = random.Random(config.seed)
-    METHODS[config.method](run, rng, genes(load_vocabulary()), coreset_genomes(config.coreset))
+    METHODS[config.method](
+        run, rng, genes(load_vocabulary()), coreset_genomes(config.coreset), oz_template()
+    )
 
     validator = None
     validation = "not requested"
@@ -179,7 +207,7 @@ def optimize(
                     discarded.append((pipeline, f"validation failed: {why}"))
                     continue
                 validation = why
-            chosen = (pipeline, exact)
+            chosen = (pipeline, exact, genome)
             break
         if chosen is None:  # nothing better passed: -Oz, validated or not
             if validator:
@@ -191,11 +219,11 @@ def optimize(
                     validation = why if same else failed
                 else:
                     validation = failed
-            chosen = (OZ_PIPELINE, oz)
+            chosen = (OZ_PIPELINE, oz, (OZ,))
     finally:
         if validator:
             validator.close()
-    pipeline, best = chosen
+    pipeline, best, genome = chosen
     runners_up = []
     for score, text in run.ranked()[:RUNNERS_UP]:
         if score[0] < oz_fast[0]:
@@ -223,4 +251,5 @@ def optimize(
         discarded=tuple(discarded),
         output=artifact,
         runners_up=tuple(runners_up),
+        genome=genome,
     )

@@ -1,0 +1,105 @@
+"""-Oz as an editable pipeline tree: exact expansion, edits opt-19 accepts, and search
+and minimization over edited -Oz genes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.llvm import berkeley_size
+from llmcompiler.llvm.toolchain import llc_object, opt
+from llmcompiler.search.minimize import minimize
+from llmcompiler.search.oz import OzVariant, oz_text, parse_tree, render, template
+from llmcompiler.search.run import Budget, SearchRun
+from llmcompiler.search.space import OZ, pipeline_text
+from llmcompiler.search.tuner import coreset_genomes
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with Evaluator(jobs=2) as ev:
+        yield ev
+
+
+def _size(program, pipeline: str) -> int:
+    return berkeley_size(llc_object(opt(program.bitcode, pipeline, text=False))).binary_size
+
+
+def test_tree_round_trips_and_equals_default_oz(programs):
+    oz = template()
+    assert render(oz.nodes, {}) == oz_text()
+    assert len(oz.names) > 90 and "loop-unroll<O2>" in oz.names
+    assert not any(oz.names[i].startswith("require<") for i in oz.editable)
+    for name in ("loops.c", "switch.c"):
+        assert _size(programs[name], render(oz.nodes, {})) == _size(programs[name], "default<Oz>")
+
+
+def test_parse_tree_errors():
+    assert render(parse_tree("a,b(c,d<x;y>(e)),f"), {1: None, 3: "g"}) == "a,b(d<x;y>(e)),g"
+    assert render(parse_tree("a(b)"), {0: None}) == ""  # empty adaptors are dropped
+    with pytest.raises(ValueError, match=r"missing '\)' in pipeline at offset 6"):
+        parse_tree("a(b,c(")
+    with pytest.raises(ValueError, match=r"unexpected '\)' in pipeline at offset 1"):
+        parse_tree("a)")
+
+
+def test_alternatives_flip_boolean_options():
+    oz = template()
+    late = max(i for i, n in enumerate(oz.names) if ";switch-to-lookup" in n)
+    alternatives = oz.alternatives(late)
+    assert alternatives[0] is None
+    flipped = [a for a in alternatives[1:] if "no-switch-to-lookup" in a]
+    assert (
+        len(flipped) == 1
+        and flipped[0].replace("no-switch-to-lookup", "switch-to-lookup") == (oz.names[late])
+    )
+    assert oz.alternatives(oz.names.index("globaldce")) == [None]
+    sroa = oz.names.index("sroa<modify-cfg>")
+    assert oz.alternatives(sroa) == [None, "sroa<preserve-cfg>"]
+    combine = oz.names.index("instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>")
+    assert oz.alternatives(combine) == [
+        None,
+        "instcombine<max-iterations=1;use-loop-info;no-verify-fixpoint>",
+    ]
+
+
+def test_random_edits_are_valid_for_opt(programs):
+    """Twenty random edit chains: every edited -Oz is a pipeline opt-19 runs."""
+    oz, rng, program = template(), random.Random(3), programs["loops.c"]
+    gene = None
+    for _ in range(20):
+        gene = oz.edit(rng, gene)
+        assert gene.name == render(oz.nodes, dict(gene.edits))
+        assert _size(program, gene.name) > 0
+
+
+def test_minimize_undoes_edits_that_do_not_help(programs, pool):
+    oz = template()
+    program = programs["recursion.c"]
+    unroll = oz.names.index("loop-unroll<O2>")
+    vectorize = next(i for i, n in enumerate(oz.names) if n.startswith("loop-vectorize"))
+    gene = oz.variant(((unroll, None), (vectorize, None)))  # recursion.c has few loops
+    run = SearchRun(pool, program, Objective(), Budget(None, None))
+    out = minimize(run, (gene,))
+    (base,) = run.evaluate([(OZ,)])
+    (final,) = run.evaluate([out])
+    assert final[0] <= run.evaluate([(gene,)])[0][0]
+    if final[0] == base[0]:  # the edits did nothing: back to plain -Oz
+        assert out == (OZ,)
+    for g in out:
+        if isinstance(g, OzVariant):
+            for edit in g.edits:  # every edit left is needed
+                fewer = tuple(e for e in g.edits if e != edit)
+                trial = (oz.variant(fewer) if fewer else OZ,)
+                assert run.evaluate([trial])[0][0] > final[0]
+
+
+def test_coreset_keeps_nested_lists_whole():
+    oz = template()
+    edited = oz.variant(((oz.names.index("loop-unroll<O2>"), None),)).name
+    flat, nested = coreset_genomes(("function(gvn),default<Oz>", f"{edited},function(gvn)"))
+    assert pipeline_text(flat) == "function(gvn),default<Oz>"
+    assert len(nested) == 1 and nested[0].name == f"{edited},function(gvn)"
+    assert pipeline_text(nested) == f"{edited},function(gvn)"
