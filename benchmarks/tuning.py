@@ -25,6 +25,7 @@ from llmcompiler.evaluate import Evaluator
 from llmcompiler.program import load_programs
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget
+from llmcompiler.search.space import LEVELS
 from llmcompiler.search.tuner import TuneConfig, optimize
 
 
@@ -68,6 +69,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--coreset", default=None, help="coreset file (default: shipped)")
+    parser.add_argument("--no-baselines", action="store_true", help="skip -Oz and coreset")
     parser.add_argument("--out", type=Path, default=None, help="per-program results (JSONL)")
     args = parser.parse_args()
     coreset = load_coreset(args.coreset)
@@ -87,10 +89,16 @@ def main() -> int:
     with Evaluator(jobs=args.jobs) as ev:
         for objective in args.objectives.split(","):
             key = "size" if objective == "size" else "instcount"
-            runs = [
-                ("-Oz", Budget(None, 0), ()),
-                ("coreset", Budget(None, 1 + len(coreset.pipelines)), coreset.pipelines),
-            ]
+            # "coreset": -Oz, LLVM's other levels and the coreset lists, nothing else
+            seeds = 1 + len(LEVELS) + len(coreset.pipelines)
+            runs = (
+                []
+                if args.no_baselines
+                else [
+                    ("-Oz", Budget(None, 0), ()),
+                    ("coreset", Budget(None, seeds), coreset.pipelines),
+                ]
+            )
             runs += [(f"search {b:g}s", Budget(b), coreset.pipelines) for b in budgets]
             for label, budget, lists in runs:
                 rows = []

@@ -13,6 +13,10 @@ from llmcompiler.search.oz import OzTemplate, OzVariant
 #: [default<Oz>, mergefunc] are often the best, and it gives search a strong start.
 OZ = Pass("default<Oz>", "module")
 
+#: LLVM's other standard pipelines, tried once at the start of local search: on some
+#: programs -Os or -O1 beats -Oz, and for instruction count -O2 often does.
+LEVELS = tuple(Pass(f"default<{level}>", "module") for level in ("Os", "O1", "O2", "O3"))
+
 Genome = tuple[Pass, ...]
 
 

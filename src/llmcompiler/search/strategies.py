@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from llmcompiler.passes import Pass
 from llmcompiler.search.oz import OzTemplate
 from llmcompiler.search.run import FAILED, SearchRun
-from llmcompiler.search.space import OZ, Genome, crossover, mutate
+from llmcompiler.search.space import LEVELS, OZ, Genome, crossover, mutate
 
 BATCH = 8  # candidates per generation; fixed so results do not depend on --jobs
 MAX_LEN = 40  # longest pass list search builds
@@ -27,7 +27,7 @@ def local_search(
     """Evolution from the best lists found: mutation (insert, delete, replace, swap,
     move, and edits inside -Oz given its template) of tournament-selected parents, and
     one-point crossover."""
-    run.evaluate(list(seeds))
+    run.evaluate([(level,) for level in LEVELS] + list(seeds))
     while not run.exhausted():
         parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ,)]
         batch = []
