@@ -148,7 +148,8 @@ def main() -> int:
     for name, (spec, _) in TRAIN_SDISTS.items():
         train_libs += sdist_sources(name, spec, args.out / "train_real")
     (args.out / "train_files.txt").write_text("\n".join(map(str, train_libs)) + "\n")
-    includes = sorted({str(p.parent) for p in train_libs})
+    generated = (args.out / "train_real").rglob("generated/unix")  # cmark's configured headers
+    includes = sorted({str(p.parent) for p in train_libs} | {str(p) for p in generated})
     (args.out / "train_includes.txt").write_text("".join(f"-I {d} " for d in includes) + "\n")
     print(
         f"train: {len(sets[train])} programs in {train}, plus {len(train_libs)} library files "

@@ -10,11 +10,12 @@ import pytest
 from llmcompiler.evaluate import Evaluator, Objective
 from llmcompiler.llvm import berkeley_size
 from llmcompiler.llvm.toolchain import llc_object, opt
+from llmcompiler.passes import Pass
 from llmcompiler.search.minimize import minimize
 from llmcompiler.search.oz import OzVariant, oz_text, parse_tree, render, template
 from llmcompiler.search.run import Budget, SearchRun
 from llmcompiler.search.space import OZ, pipeline_text
-from llmcompiler.search.tuner import coreset_genomes
+from llmcompiler.search.tuner import Measure, TuneResult, coreset_genomes
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,19 @@ def test_coreset_keeps_nested_lists_whole():
     assert pipeline_text(flat) == "function(gvn),default<Oz>"
     assert len(nested) == 1 and nested[0].name == f"{edited},function(gvn)"
     assert pipeline_text(nested) == f"{edited},function(gvn)"
+
+
+def test_result_summary_shows_edits_not_the_full_text():
+    oz = template()
+    unroll = oz.names.index("loop-unroll<O2>")
+    gene = oz.variant(((unroll, None), (oz.names.index("sroa<modify-cfg>"), "sroa<preserve-cfg>")))
+    genome = (Pass("mem2reg", "function"), gene, Pass("globaldce", "module"))
+    m = Measure(1, 1)
+    r = TuneResult(
+        "f.c", "size", m, pipeline_text(genome), m, 0.0, 1, 0.1, None, "", "local", genome=genome
+    )
+    assert r.summary() == (
+        f"function(mem2reg),default<Oz>{{sroa<modify-cfg>#{oz.names.index('sroa<modify-cfg>')} "
+        f"-> sroa<preserve-cfg>; without loop-unroll<O2>#{unroll}}},globaldce"
+    )
+    assert r.passes == 3 and r.to_json()["best"]["summary"] == r.summary()

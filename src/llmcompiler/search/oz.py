@@ -163,7 +163,9 @@ class OzTemplate:
         object.__setattr__(self, "editable", editable)
 
     def variant(self, edits: tuple[tuple[int, str | None], ...]) -> OzVariant:
-        """The gene for -Oz with ``edits`` ((leaf index, new name or None), sorted)."""
+        """The gene for -Oz with ``edits`` ((leaf index, new name or None)), kept sorted
+        so that the same edits always make the same gene."""
+        edits = tuple(sorted(edits, key=lambda e: e[0]))
         return OzVariant(render(self.nodes, dict(edits)), "module", edits)
 
     def alternatives(self, index: int) -> list[str | None]:
@@ -196,7 +198,7 @@ class OzTemplate:
                 edits[index] = rng.choice(choices)
             else:  # removed already and nothing else to try: restore it
                 del edits[index]
-        return self.variant(tuple(sorted(edits.items(), key=lambda kv: kv[0])))
+        return self.variant(tuple(edits.items()))
 
 
 @dataclass(frozen=True)
@@ -206,13 +208,13 @@ class OzVariant(Pass):
     edits: tuple[tuple[int, str | None], ...] = ()
 
     def describe(self, names: tuple[str, ...]) -> str:
-        """A short account of the edits, e.g. ``default<Oz> without loop-unroll<O2>#77``
+        """A short account of the edits, e.g. ``default<Oz>{without loop-unroll<O2>#77}``
         (``#i`` is the pass's position among -Oz's passes ``names``)."""
         parts = []
         for index, new in self.edits:
             old = names[index]
             parts.append(f"without {old}#{index}" if new is None else f"{old}#{index} -> {new}")
-        return "default<Oz> " + ", ".join(parts)
+        return "default<Oz>{" + "; ".join(parts) + "}"
 
 
 @functools.cache

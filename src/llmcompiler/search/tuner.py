@@ -83,15 +83,22 @@ class TuneResult:
 
     def summary(self) -> str:
         """The pass list with any edited -Oz shown by its edits instead of its full text."""
-        names = oz_template().names
-        return (
-            ",".join(g.describe(names) if isinstance(g, OzVariant) else g.name for g in self.genome)
-            or self.pipeline
-        )
+        names, parts, run = oz_template().names, [], []
+        for gene in (*self.genome, None):
+            if gene is None or isinstance(gene, OzVariant):
+                if run:
+                    parts.append(pipeline_text(tuple(run)))
+                    run = []
+                if gene is not None:
+                    parts.append(gene.describe(names))
+            else:
+                run.append(gene)
+        return ",".join(parts) or self.pipeline
 
     @property
     def passes(self) -> int:
-        return len(parse_pipeline(self.pipeline)) if self.pipeline != OZ_PIPELINE else 1
+        """Length of the returned list in genes (-Oz, edited or not, counts as one)."""
+        return len(self.genome)
 
     def to_json(self) -> dict:
         return {
@@ -184,10 +191,14 @@ def optimize(
     chosen = None
     oz_fast = run.scores[pipeline_text((OZ,))]
     try:
-        for tried, (score, text) in enumerate(run.ranked()):
+        tried = 0
+        for score, text in run.ranked():
+            genome = run.genomes[text]
             if tried >= config.attempts or score[0] > oz_fast[0]:
                 break  # ranked best first: the rest are worse than -Oz
-            genome = run.genomes[text]
+            if score[0] == oz_fast[0] and genome != (OZ,):
+                continue  # no better than -Oz: not worth minimizing and measuring
+            tried += 1
             if config.minimize and genome != (OZ,):
                 genome = minimize(run, genome)
             pipeline = OZ_PIPELINE if genome == (OZ,) else pipeline_text(genome)
