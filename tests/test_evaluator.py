@@ -57,6 +57,15 @@ def test_timeout_kills_and_restarts_worker(programs):
         assert ev.stats.timeouts == 1
 
 
+def test_a_task_can_bring_its_own_timeout(programs):
+    slow = ",".join(["default<O3>"] * 200)
+    with Evaluator(jobs=1, timeout=60) as ev:
+        tasks = [Task(programs["float.c"], slow, timeout=0.3), Task(programs["float.c"], "")]
+        (_, first), (_, second) = sorted(ev.run(tasks), key=lambda x: x[0])
+        assert first.status == TIMEOUT and first.error == "timed out after 0.3 s"
+        assert second.status == OK and ev.stats.timeouts == 1
+
+
 def test_invalid_pipelines_come_back_with_llvm_message(programs, evaluator):
     bad = evaluator.evaluate_many(programs["loops.c"], ["foo-bar", "function(", "loop(licm"])
     assert [r.status for r in bad] == [INVALID_PIPELINE] * 3

@@ -41,6 +41,7 @@ class Task:
     pipeline: str
     objective: Objective = field(default_factory=Objective)
     output: str | None = None  # one of worker.OUTPUTS, or None for numbers only
+    timeout: float | None = None  # seconds for this evaluation (None: the pool's timeout)
 
     @property
     def key(self) -> tuple:
@@ -255,7 +256,7 @@ class Evaluator:
                         break
                     if worker.task_index is None:
                         i = pending.popleft()
-                        worker.send(i, tasks[i], self.timeout)
+                        worker.send(i, tasks[i], tasks[i].timeout or self.timeout)
                         busy[id(worker)] = worker
                 for index, result in self._collect(busy, tasks):
                     task = tasks[index]
@@ -290,7 +291,7 @@ class Evaluator:
                     continue
                 if reply.get("missing"):  # the worker evicted the module: resend it
                     worker.loaded.discard(tasks[index].program.hash)
-                    worker.send(index, tasks[index], self.timeout)
+                    worker.send(index, tasks[index], tasks[index].timeout or self.timeout)
                     continue
                 self.stats.evaluations += 1
                 del busy[id(worker)]
@@ -304,16 +305,9 @@ class Evaluator:
                 del busy[id(worker)]
                 worker.task_index = None
                 self._restart(worker, kill=True)
-                finished.append(
-                    (
-                        index,
-                        EvalResult(
-                            TIMEOUT,
-                            error=f"timed out after {self.timeout:g} s",
-                            seconds=self.timeout,
-                        ),
-                    )
-                )
+                limit = tasks[index].timeout or self.timeout
+                timed_out = EvalResult(TIMEOUT, error=f"timed out after {limit:g} s", seconds=limit)
+                finished.append((index, timed_out))
         return finished
 
     def close(self) -> None:

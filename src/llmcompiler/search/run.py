@@ -42,6 +42,10 @@ class SearchRun:
         self.scores: dict[str, Score] = {}
         self.genomes: dict[str, Genome] = {}
         self.results: dict[str, tuple[int | None, int | None]] = {}  # text -> (size, instcount)
+        #: seconds one evaluation may take (None: the evaluator's timeout); the tuner sets
+        #: it from -Oz's time so that a pathologically slow list cannot eat the budget.
+        self.timeout: float | None = None
+        self.times: dict[str, float] = {}  # text -> seconds the evaluation took
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -71,12 +75,13 @@ class SearchRun:
         if self.budget.evaluations is not None and not force:
             left = max(0, self.budget.evaluations - self.evaluations)
             new = dict(list(new.items())[:left])
-        tasks = [Task(self.program, text, self.objective) for text in new]
+        tasks = [Task(self.program, text, self.objective, timeout=self.timeout) for text in new]
         texts = list(new)
         for index, result in self.evaluator.run(tasks):
             text = texts[index]
             self.genomes[text] = new[text]
             self.results[text] = (result.size, result.instcount)
+            self.times[text] = result.seconds
             self.scores[text] = self.score(result.size, result.instcount) if result.ok else FAILED
         self.evaluations += len(tasks)
         return [self.scores.get(pipeline_text(g), FAILED) for g in genomes]

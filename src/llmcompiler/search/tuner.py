@@ -21,6 +21,10 @@ from llmcompiler.search.validate import RunSpec, Validator
 
 OZ_PIPELINE = "default<Oz>"
 RUNNERS_UP = 8  # lists besides the winner reported for coreset building
+#: Search gives up on a list that takes SLOW_FACTOR times as long as -Oz (and at least
+#: SLOW_MIN_SECONDS): the attributor, for one, can take 30 s where -Oz takes 0.1 s.
+SLOW_FACTOR = 20.0
+SLOW_MIN_SECONDS = 0.5
 #: Final numbers: llc-19's object file, exact (search uses the fast in-process emitter).
 EXACT = Objective(metric="size", size_path="llc")
 
@@ -170,10 +174,11 @@ def optimize(
     start = time.monotonic()
     run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
     primary = 0 if config.metric == "size" else 1  # index into (size, instcount)
-    run.evaluate([(OZ,)], force=True)
     oz = evaluator.evaluate(program, OZ_PIPELINE, EXACT)
     if not oz.ok:
         raise EvaluationError(f"{program.name}: -Oz fails: {oz.status}: {oz.error}")
+    run.evaluate([(OZ,)], force=True)
+    run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * run.times[pipeline_text((OZ,))])
     oz_measure = Measure(oz.size, oz.instcount)
     rng = random.Random(config.seed)
     METHODS[config.method](
