@@ -27,6 +27,9 @@ def local_search(
     """Evolution from the best lists found: mutation (insert, delete, replace, swap,
     move, and edits inside -Oz given its template) of tournament-selected parents, and
     one-point crossover."""
+    # -O levels and the coreset are always tried whole (an evaluation budget still cuts
+    # them): the time budget applies to what follows. Cutting them short on large
+    # modules loses their best lists, which are often not the first ones.
     run.evaluate([(level,) for level in LEVELS] + list(seeds))
     while not run.exhausted():
         parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ,)]
