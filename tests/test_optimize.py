@@ -152,3 +152,11 @@ def test_cli_validation_failure_exits_nonzero(capsys):
     assert code == 1
     assert "validation failed: output differs from -O0" in captured.err
     assert "FAILED" in captured.out
+
+
+def test_validation_names_the_undefined_symbol_when_linking_fails(capsys):
+    path = FIXTURES / "undefined_ref.c"
+    assert main(["optimize", str(path), "--evaluations", "5", "--validate", "--no-coreset"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"llmc: error: {path}: cannot link for validation: ")
+    assert "undefined reference to `missing_function'" in err

@@ -72,10 +72,10 @@ class Validator:
         argv = [tool("clang++"), *inputs, "-o", exe, "-no-pie", "-lm", "-w"]
         proc = subprocess.run(argv, capture_output=True, timeout=300)
         if proc.returncode != 0:
-            raise LLMCError(
-                f"{self.program.name}: cannot link for validation: "
-                + proc.stderr.decode(errors="replace").strip().splitlines()[0]
-            )
+            lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
+            # the linker's first line names only the object; the cause is on a later one
+            cause = next((ln for ln in lines if "undefined reference" in ln), lines[0])
+            raise LLMCError(f"{self.program.name}: cannot link for validation: {cause.strip()}")
 
     def _run(self, exe: str) -> Outcome:
         try:
