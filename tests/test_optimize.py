@@ -14,7 +14,7 @@ from llmcompiler.llvm.toolchain import llc_object, opt
 from llmcompiler.program import load_program
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import pipeline_text
-from llmcompiler.search.tuner import OZ_PIPELINE, TuneConfig, optimize
+from llmcompiler.search.tuner import OZ_PIPELINE, TuneConfig, _LinkageCheck, optimize
 
 
 @pytest.fixture(scope="module")
@@ -160,3 +160,21 @@ def test_validation_names_the_undefined_symbol_when_linking_fails(capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"llmc: error: {path}: cannot link for validation: ")
     assert "undefined reference to `missing_function'" in err
+
+
+def test_lists_that_drop_an_inlined_body_are_rejected(programs, pool):
+    """elim-avail-extern before -Oz throws away f1i's C99 inline body that -Oz would
+    inline (and with no inliner the body is never emitted): the object calls an f1i
+    nothing defines, so such a list must not win."""
+    program = load_program(FIXTURES / "inline_def.c")
+    check = _LinkageCheck(pool, program)
+    assert check.names == {"f1i"}
+    assert check.dropped("default<Oz>") is None
+    why = (
+        "calls f1i where -Oz inlined it; an available_externally body is never emitted, "
+        "so the object needs a definition from elsewhere"
+    )
+    assert check.dropped("elim-avail-extern,default<Oz>") == why
+    assert check.dropped("function(mem2reg)") == why  # no inlining at all: same problem
+    assert check.dropped("default<Oz>,default<Oz>") is None
+    assert _LinkageCheck(pool, programs["loops.c"]).names == set()

@@ -62,3 +62,32 @@ def berkeley_size(obj: bytes) -> BerkeleySize:
         else:
             bss += size
     return BerkeleySize(text, data, bss)
+
+
+_SHT_SYMTAB = 2
+
+
+def undefined_symbols(obj: bytes) -> frozenset[str]:
+    """Return the names of the global and weak symbols an ELF64 object uses but does not
+    define (what the linker must find elsewhere).
+
+    Raises:
+        EvaluationError: ``obj`` is not a little-endian 64-bit ELF file.
+    """
+    if obj[:4] != b"\x7fELF" or obj[4] != 2 or obj[5] != 1:
+        raise EvaluationError("not a little-endian 64-bit ELF object file")
+    (shoff,) = struct.unpack_from("<Q", obj, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", obj, 0x3A)
+    # name, type, flags, addr, offset, size, link, info, addralign, entsize
+    headers = [struct.unpack_from("<IIQQQQIIQQ", obj, shoff + i * shentsize) for i in range(shnum)]
+    names = set()
+    for _, sh_type, _, _, offset, size, link, _, _, entsize in headers:
+        if sh_type != _SHT_SYMTAB or not entsize:
+            continue
+        strtab_offset = headers[link][4]
+        for at in range(offset, offset + size, entsize):
+            st_name, st_info, _, st_shndx = struct.unpack_from("<IBBH", obj, at)
+            if st_shndx == 0 and st_name and st_info >> 4 in (1, 2):  # UNDEF, GLOBAL/WEAK
+                end = obj.index(b"\0", strtab_offset + st_name)
+                names.add(obj[strtab_offset + st_name : end].decode(errors="replace"))
+    return frozenset(names)

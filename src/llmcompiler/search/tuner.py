@@ -4,11 +4,13 @@ validate, and never return anything worse than -Oz."""
 from __future__ import annotations
 
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
 from llmcompiler.errors import EvaluationError, PipelineError
 from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.llvm.objsize import undefined_symbols
 from llmcompiler.passes import Pass, load_vocabulary, parse_pipeline
 from llmcompiler.program import Program
 from llmcompiler.search.minimize import minimize
@@ -125,6 +127,41 @@ class TuneResult:
         }
 
 
+_AVAILABLE_EXTERNALLY = re.compile(
+    r"^define available_externally [^@]*@(\"[^\"]+\"|[\w.$]+)\(", re.M
+)
+
+
+class _LinkageCheck:
+    """Rejects a list that leaves a call to an ``available_externally`` function (a C99
+    or GNU inline definition) that -Oz inlined: codegen never emits such a body, so the
+    object is smaller only because code is missing, and it does not link on its own."""
+
+    def __init__(self, evaluator: Evaluator, program: Program) -> None:
+        self.evaluator, self.program = evaluator, program
+        ir = (evaluator.evaluate(program, "", EXACT, output="ir").output or b"").decode()
+        self.names = {n.strip('"') for n in _AVAILABLE_EXTERNALLY.findall(ir)}
+        self.oz_undefined: frozenset[str] = frozenset()
+        if self.names:
+            self.oz_undefined = self._undefined(OZ_PIPELINE)
+
+    def _undefined(self, pipeline: str) -> frozenset[str]:
+        result = self.evaluator.evaluate(self.program, pipeline, EXACT, output="object")
+        return undefined_symbols(result.output) if result.ok else frozenset()
+
+    def dropped(self, pipeline: str) -> str | None:
+        """Why ``pipeline`` is rejected, or None when it keeps every body -Oz needs."""
+        if not self.names or pipeline == OZ_PIPELINE:
+            return None
+        lost = (self._undefined(pipeline) - self.oz_undefined) & self.names
+        if not lost:
+            return None
+        return (
+            f"calls {', '.join(sorted(lost))} where -Oz inlined it; an available_externally "
+            "body is never emitted, so the object needs a definition from elsewhere"
+        )
+
+
 def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
     """Parse coreset pass lists, skipping any that the vocabulary does not accept."""
     vocabulary = load_vocabulary()
@@ -180,6 +217,7 @@ def optimize(
     run.evaluate([(OZ,)], force=True)
     run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * run.times[pipeline_text((OZ,))])
     oz_measure = Measure(oz.size, oz.instcount)
+    linkage = _LinkageCheck(evaluator, program)
     rng = random.Random(config.seed)
     METHODS[config.method](
         run, rng, genes(load_vocabulary()), coreset_genomes(config.coreset), oz_template()
@@ -212,6 +250,10 @@ def optimize(
             )
             if not exact.ok:
                 discarded.append((pipeline, f"{exact.status}: {exact.error}"))
+                continue
+            dropped = linkage.dropped(pipeline)
+            if dropped:
+                discarded.append((pipeline, dropped))
                 continue
             value, base = (exact.size, exact.instcount)[primary], (oz.size, oz.instcount)[primary]
             if value > base or (value == base and pipeline != OZ_PIPELINE):
