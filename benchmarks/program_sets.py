@@ -82,11 +82,15 @@ def _compiles(source: bytes, name: str, flags=()) -> bool:
 
 def csmith(seeds: range) -> dict[str, bytes]:
     out = {}
-    for seed in seeds:
-        proc = subprocess.run(
-            ["csmith", "--seed", str(seed), *CSMITH_FLAGS], capture_output=True, check=True
-        )
-        out[f"csmith_{seed}.c"] = proc.stdout
+    with tempfile.TemporaryDirectory() as scratch:  # csmith writes platform.info to its cwd
+        for seed in seeds:
+            proc = subprocess.run(
+                ["csmith", "--seed", str(seed), *CSMITH_FLAGS],
+                capture_output=True,
+                check=True,
+                cwd=scratch,
+            )
+            out[f"csmith_{seed}.c"] = proc.stdout
     return out
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from llmcompiler.evaluate import Evaluator
-from llmcompiler.llvm.toolchain import count_text_instructions
+from llmcompiler.llvm import berkeley_size
+from llmcompiler.llvm.toolchain import count_text_instructions, llc_object, opt
 from llmcompiler.program import load_program
 
 FIXTURES = Path(__file__).parent / "fixtures" / "programs"
@@ -45,3 +46,8 @@ def evaluator():
 
 
 count_ir_text = count_text_instructions  # the reference count of opt's text output
+
+
+def exact_size(program, pipeline: str) -> int:
+    """The reference binary size: opt-19, then llc-19, measured by Berkeley rules."""
+    return berkeley_size(llc_object(opt(program.bitcode, pipeline, text=False))).binary_size

@@ -6,11 +6,10 @@ import json
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, exact_size
 from llmcompiler.cli import main
 from llmcompiler.evaluate import Evaluator, Objective
 from llmcompiler.llvm import berkeley_size
-from llmcompiler.llvm.toolchain import llc_object, opt
 from llmcompiler.program import load_program
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import pipeline_text
@@ -23,14 +22,10 @@ def pool():
         yield ev
 
 
-def _exact_size(program, pipeline: str) -> int:
-    return berkeley_size(llc_object(opt(program.bitcode, pipeline, text=False))).binary_size
-
-
 def test_never_worse_than_oz(programs, pool):
     for name in ("loops.c", "float.c"):
         program = programs[name]
-        oz = _exact_size(program, OZ_PIPELINE)
+        oz = exact_size(program, OZ_PIPELINE)
         for seed in range(3):  # random lists are almost always worse than -Oz
             r = optimize(
                 pool,
@@ -39,14 +34,14 @@ def test_never_worse_than_oz(programs, pool):
             )
             assert r.oz.size == oz
             assert r.best.size <= oz and r.improvement_pct >= 0
-            assert r.best.size == _exact_size(program, r.pipeline)  # numbers from llc
+            assert r.best.size == exact_size(program, r.pipeline)  # numbers from llc
 
 
 def test_finds_improvement_and_returned_list_is_minimal(programs, pool):
     program = programs["switch.c"]
     r = optimize(pool, program, TuneConfig(Budget(None, 120), seed=1))
     assert r.best.size < r.oz.size and r.improvement_pct > 0
-    assert r.best.size == _exact_size(program, r.pipeline)
+    assert r.best.size == exact_size(program, r.pipeline)
     genes = r.genome
     assert pipeline_text(genes) == r.pipeline
     fast = Objective()

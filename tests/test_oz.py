@@ -7,9 +7,8 @@ import random
 
 import pytest
 
-from llmcompiler.evaluate import Evaluator, Objective
-from llmcompiler.llvm import berkeley_size
-from llmcompiler.llvm.toolchain import llc_object, opt
+from conftest import exact_size
+from llmcompiler.evaluate import Objective
 from llmcompiler.passes import Pass
 from llmcompiler.search.minimize import minimize
 from llmcompiler.search.oz import OzVariant, oz_text, parse_tree, render, template
@@ -18,23 +17,15 @@ from llmcompiler.search.space import OZ, pipeline_text
 from llmcompiler.search.tuner import Measure, TuneResult, coreset_genomes
 
 
-@pytest.fixture(scope="module")
-def pool():
-    with Evaluator(jobs=2) as ev:
-        yield ev
-
-
-def _size(program, pipeline: str) -> int:
-    return berkeley_size(llc_object(opt(program.bitcode, pipeline, text=False))).binary_size
-
-
 def test_tree_round_trips_and_equals_default_oz(programs):
     oz = template()
     assert render(oz.nodes, {}) == oz_text()
     assert len(oz.names) > 90 and "loop-unroll<O2>" in oz.names
     assert not any(oz.names[i].startswith("require<") for i in oz.editable)
     for name in ("loops.c", "switch.c"):
-        assert _size(programs[name], render(oz.nodes, {})) == _size(programs[name], "default<Oz>")
+        assert exact_size(programs[name], render(oz.nodes, {})) == exact_size(
+            programs[name], "default<Oz>"
+        )
 
 
 def test_parse_tree_errors():
@@ -73,16 +64,16 @@ def test_random_edits_are_valid_for_opt(programs):
     for _ in range(20):
         gene = oz.edit(rng, gene)
         assert gene.name == render(oz.nodes, dict(gene.edits))
-        assert _size(program, gene.name) > 0
+        assert exact_size(program, gene.name) > 0
 
 
-def test_minimize_undoes_edits_that_do_not_help(programs, pool):
+def test_minimize_undoes_edits_that_do_not_help(programs, evaluator):
     oz = template()
     program = programs["recursion.c"]
     unroll = oz.names.index("loop-unroll<O2>")
     vectorize = next(i for i, n in enumerate(oz.names) if n.startswith("loop-vectorize"))
     gene = oz.variant(((unroll, None), (vectorize, None)))  # recursion.c has few loops
-    run = SearchRun(pool, program, Objective(), Budget(None, None))
+    run = SearchRun(evaluator, program, Objective(), Budget(None, None))
     out = minimize(run, (gene,))
     (base,) = run.evaluate([(OZ,)])
     (final,) = run.evaluate([out])
