@@ -172,8 +172,12 @@ def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
             out.append((OZ,))
             continue
         try:
+            tree = parse_tree(text)
+        except ValueError:
+            continue
+        try:
             passes = parse_pipeline(text, vocabulary).passes
-            if pipeline_text(passes) == render(parse_tree(text), {}):
+            if pipeline_text(passes) == render(tree, {}):
                 out.append(passes)
                 continue
         except PipelineError:
@@ -181,11 +185,7 @@ def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
         # A list with nesting that flat pass lists cannot express (an edited -Oz) is kept
         # whole, as one gene that search can extend but not edit, unless it holds a pass
         # the vocabulary excludes.
-        try:
-            names = leaves(parse_tree(text))
-        except ValueError:
-            continue
-        if not any(vocabulary.exclusion(n) and n not in oz_names for n in names):
+        if not any(vocabulary.exclusion(n) and n not in oz_names for n in leaves(tree)):
             out.append((Pass(text, "module"),))
     return out
 
