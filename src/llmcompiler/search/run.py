@@ -46,6 +46,9 @@ class SearchRun:
         #: it from -Oz's time so that a pathologically slow list cannot eat the budget.
         self.timeout: float | None = None
         self.times: dict[str, float] = {}  # text -> seconds the evaluation took
+        #: seconds of the time budget kept for the work after search (minimization, exact
+        #: measurement, checks); the tuner sets it from -Oz's time
+        self.reserve = 0.0
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -53,7 +56,7 @@ class SearchRun:
     def exhausted(self) -> bool:
         """True when the time or evaluation budget is spent."""
         b = self.budget
-        return (b.seconds is not None and self.elapsed() >= b.seconds) or (
+        return (b.seconds is not None and self.elapsed() >= b.seconds - self.reserve) or (
             b.evaluations is not None and self.evaluations >= b.evaluations
         )
 

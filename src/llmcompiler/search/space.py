@@ -72,7 +72,20 @@ def mutate(
     return tuple(g)
 
 
-def crossover(rng: random.Random, a: Genome, b: Genome, max_len: int) -> Genome:
-    """Return a one-point crossover: a prefix of ``a`` followed by a suffix of ``b``."""
+def crossover(
+    rng: random.Random, a: Genome, b: Genome, max_len: int, oz: OzTemplate | None = None
+) -> Genome:
+    """Return a crossover of two parents. When both hold an edited -Oz (given its
+    template), half the time ``a`` with its -Oz edits joined with ``b``'s (edits that
+    each helped alone often help together); otherwise a one-point crossover: a prefix
+    of ``a`` followed by a suffix of ``b``."""
+    if oz is not None and rng.random() < 0.5:
+        edits_a = [p for p in a if isinstance(p, OzVariant)]
+        edits_b = [p for p in b if isinstance(p, OzVariant)]
+        if edits_a and edits_b:
+            mine, theirs = rng.choice(edits_a), rng.choice(edits_b)
+            joined = oz.variant(tuple({**dict(theirs.edits), **dict(mine.edits)}.items()))
+            if joined != mine:
+                return tuple(joined if p is mine else p for p in a)
     child = a[: rng.randint(0, len(a))] + b[rng.randint(0, len(b)) :]
     return child[:max_len] if child else a

@@ -8,13 +8,14 @@ import random
 from collections.abc import Sequence
 
 from llmcompiler.passes import Pass
-from llmcompiler.search.oz import OzTemplate
-from llmcompiler.search.run import FAILED, SearchRun
-from llmcompiler.search.space import LEVELS, OZ, Genome, crossover, mutate
+from llmcompiler.search.oz import OzTemplate, OzVariant
+from llmcompiler.search.run import FAILED, Score, SearchRun
+from llmcompiler.search.space import LEVELS, OZ, Genome, crossover, is_oz, mutate
 
 BATCH = 8  # candidates per generation; fixed so results do not depend on --jobs
 MAX_LEN = 40  # longest pass list search builds
 POPULATION = 12  # parents kept by local search
+SWEEP_SHARE = 0.4  # most of the remaining time budget the -Oz edit sweep may take
 
 
 def local_search(
@@ -27,17 +28,23 @@ def local_search(
     """Evolution from the best lists found: mutation (insert, delete, replace, swap,
     move, and edits inside -Oz given its template) of tournament-selected parents, and
     one-point crossover."""
-    # -O levels and the coreset are always tried whole (an evaluation budget still cuts
-    # them): the time budget applies to what follows. Cutting them short on large
-    # modules loses their best lists, which are often not the first ones.
-    run.evaluate([(level,) for level in LEVELS] + list(seeds))
+    # The coreset's first lists (its best on the training corpus), LLVM's other levels,
+    # then the rest of the coreset, a batch at a time until the budget is spent (at least
+    # one batch: on a module where one evaluation takes seconds, that is all there is).
+    first = list(seeds[:BATCH]) + [(level,) for level in LEVELS] + list(seeds[BATCH:])
+    for k in range(0, len(first), BATCH):
+        if k and run.exhausted():
+            break
+        run.evaluate(first[k : k + BATCH])
+    if oz is not None:
+        sweep(run, rng, oz)
     while not run.exhausted():
         parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ,)]
         batch = []
         for _ in range(BATCH):
             a = _tournament(rng, parents)
             if len(parents) > 1 and rng.random() < 0.25:
-                child = crossover(rng, a, _tournament(rng, parents), MAX_LEN)
+                child = crossover(rng, a, _tournament(rng, parents), MAX_LEN, oz)
                 if rng.random() < 0.5:
                     child = mutate(rng, child, pool, MAX_LEN, oz)
             else:
@@ -46,6 +53,56 @@ def local_search(
                     child = mutate(rng, child, pool, MAX_LEN, oz)
             batch.append(child)
         run.evaluate(batch)
+
+
+def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWEEP_SHARE) -> None:
+    """Try every single edit of the -Oz gene in the best list so far (in a seeded random
+    order, within ``share`` of the time budget), then the edits that helped, joined.
+
+    Removing or retuning one -Oz pass at a time is the neighbourhood where most wins over
+    -Oz lie; edits that each help alone usually help together.
+    """
+    best = run.best()
+    if best is None:
+        return
+    base_score, base = best
+    at = next((i for i, p in enumerate(base) if is_oz(p)), None)
+    if at is None:
+        base, at = (OZ,), 0
+        (base_score,) = run.evaluate([base])
+    gene = base[at]
+    start = dict(gene.edits) if isinstance(gene, OzVariant) else {}
+    edits = [(i, new) for i in oz.editable for new in oz.alternatives(i) if start.get(i, "") != new]
+    rng.shuffle(edits)
+    deadline = None
+    if run.budget.seconds is not None:
+        deadline = run.elapsed() + share * max(0.0, run.budget.seconds - run.elapsed())
+    if run.budget.evaluations is not None:
+        edits = edits[: int(share * max(0, run.budget.evaluations - run.evaluations))]
+    helped: list[tuple[Score, tuple[int, str | None]]] = []
+    for k in range(0, len(edits), BATCH):
+        if run.exhausted() or (deadline is not None and run.elapsed() >= deadline):
+            break
+        chunk = edits[k : k + BATCH]
+        trials = [
+            _with_oz(base, at, oz.variant(tuple({**start, i: new}.items()))) for i, new in chunk
+        ]
+        for edit, score in zip(chunk, run.evaluate(trials)):
+            if score != FAILED and score[0] < base_score[0]:
+                helped.append((score, edit))
+    helped.sort(key=lambda se: (se[0], se[1][0], se[1][1] or ""))
+    joined = []
+    for n in (2, 4, 8, len(helped)):
+        if n <= len(helped):
+            top = dict(start)
+            for _, (i, new) in helped[:n]:
+                top[i] = new
+            joined.append(_with_oz(base, at, oz.variant(tuple(top.items()))))
+    run.evaluate(joined)
+
+
+def _with_oz(genome: Genome, at: int, gene: Pass) -> Genome:
+    return genome[:at] + (gene,) + genome[at + 1 :]
 
 
 def _tournament(rng: random.Random, parents: Sequence[Genome]) -> Genome:

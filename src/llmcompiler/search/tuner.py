@@ -27,6 +27,10 @@ RUNNERS_UP = 8  # lists besides the winner reported for coreset building
 #: SLOW_MIN_SECONDS): the attributor, for one, can take 30 s where -Oz takes 0.1 s.
 SLOW_FACTOR = 20.0
 SLOW_MIN_SECONDS = 0.5
+#: Search stops early enough to leave RESERVE_FACTOR times -Oz's time (at most
+#: RESERVE_SHARE of the budget) for minimization, exact measurement and checks.
+RESERVE_FACTOR = 4.0
+RESERVE_SHARE = 0.3
 #: Final numbers: llc-19's object file, exact (search uses the fast in-process emitter).
 EXACT = Objective(metric="size", size_path="llc")
 
@@ -215,7 +219,10 @@ def optimize(
     if not oz.ok:
         raise EvaluationError(f"{program.name}: -Oz fails: {oz.status}: {oz.error}")
     run.evaluate([(OZ,)], force=True)
-    run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * run.times[pipeline_text((OZ,))])
+    oz_seconds = run.times[pipeline_text((OZ,))]
+    run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * oz_seconds)
+    if config.budget.seconds is not None:
+        run.reserve = min(RESERVE_SHARE * config.budget.seconds, RESERVE_FACTOR * oz_seconds)
     oz_measure = Measure(oz.size, oz.instcount)
     linkage = _LinkageCheck(evaluator, program)
     rng = random.Random(config.seed)
