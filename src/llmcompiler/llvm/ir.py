@@ -279,6 +279,13 @@ class Instruction(Value):
     def set_nuw(self, on: bool = True) -> None:
         _lib().LLVMSetNUW(self.ptr, int(on))
 
+    def add_incoming(self, incoming: Sequence[tuple[Value, Block]]) -> None:
+        """Add (value, predecessor) pairs to a phi."""
+        n = len(incoming)
+        values = (Ref * n)(*[v.ptr for v, _ in incoming])
+        blocks = (Ref * n)(*[b.ptr for _, b in incoming])
+        _lib().LLVMAddIncoming(self.ptr, values, blocks, n)
+
     def erase(self) -> None:
         """Remove the instruction from its block and delete it. It must have no uses."""
         if self.use_count():
@@ -494,12 +501,9 @@ class Builder(_Handle):
 
     def phi(self, ty: Type, incoming: Sequence[tuple[Value, Block]], name: str = "") -> Instruction:
         """Build a phi (position the builder at the top of its block first)."""
-        L = _lib()
-        node = self._inst(L.LLVMBuildPhi(self.ptr, ty.ptr, name.encode()))
-        n = len(incoming)
-        values = (Ref * n)(*[v.ptr for v, _ in incoming])
-        blocks = (Ref * n)(*[b.ptr for _, b in incoming])
-        L.LLVMAddIncoming(node.ptr, values, blocks, n)
+        node = self._inst(_lib().LLVMBuildPhi(self.ptr, ty.ptr, name.encode()))
+        if incoming:
+            node.add_incoming(incoming)
         return node
 
 
