@@ -70,7 +70,9 @@ def _compare(module: Module, ir: bytes) -> int:
         name = a.cfg.names
         ours = {name[b]: (None if d is None else name[d]) for b, d in a.dom.idom.items()}
         assert ours == reference[fn.name], fn.name
-        loops = {(name[lp.header], lp.depth, frozenset(name[b] for b in lp.blocks)) for lp in a.loops}
+        loops = {
+            (name[lp.header], lp.depth, frozenset(name[b] for b in lp.blocks)) for lp in a.loops
+        }
         assert loops == reference_loops.get(fn.name, set()), fn.name
         checked += len(ours)
     return checked
