@@ -8,7 +8,7 @@ For each C/.ll file: load it (clang-19, size-tuning front end flags), then
 - where there are any: apply them (after mem2reg), verify, run the program
   against its -O0 build when it has ``main``, and measure binary size
   (llc-19 object, text + data) of mem2reg -> [narrow ->] default<Oz>, and the
-  same with default<O2>.
+  same with default<O2> on IR from the -O2 front end (no minsize attributes).
 
 One process, one file at a time. The GCC torture tests are a good corpus:
 
@@ -31,11 +31,13 @@ from pathlib import Path
 from llmcompiler.analysis.narrow import apply_narrowing, find_narrowing
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm import Module, TargetMachine, berkeley_size
-from llmcompiler.llvm.toolchain import llc_object
-from llmcompiler.program import load_program
+from llmcompiler.llvm.toolchain import compile_source, llc_object
+from llmcompiler.program import load_program, program_from_ir
 from llmcompiler.search.validate import RunSpec, Validator
 
 MEM2REG = "function(mem2reg)"
+#: The torture tests are old C: implicit int, implicit declarations.
+TORTURE_FLAGS = "-std=gnu89 -w -Wno-error=int-conversion -Wno-error=incompatible-pointer-types"
 
 
 def _run(bitcode: bytes, pipeline: str) -> Module:
@@ -49,9 +51,17 @@ def _size(bitcode: bytes) -> int:
     return berkeley_size(llc_object(bitcode)).binary_size
 
 
-def measure(path: Path, check: bool) -> dict:
+def load(path: Path, cflags: str):
+    """Load a .c file with extra front-end flags (or any file load_program takes)."""
+    if path.suffix != ".c" or not cflags:
+        return load_program(path)
+    bitcode = compile_source(path, extra_flags=tuple(cflags.split()), timeout=60)
+    return program_from_ir(bitcode, str(path), source=str(path))
+
+
+def measure(path: Path, check: bool, cflags: str = TORTURE_FLAGS) -> dict:
     """All numbers for one file. Raises LLMCError when it does not load."""
-    program = load_program(path)
+    program = load(path, cflags)
     row: dict = {"file": path.name}
     with _run(program.bitcode, MEM2REG) as ssa:
         report = find_narrowing(ssa)
@@ -72,13 +82,26 @@ def measure(path: Path, check: bool) -> dict:
             row["same_behaviour"] = validator.check(narrowed_bitcode)[0]
         finally:
             validator.close()
-    for level in ("Oz", "O2"):
+    # -O2 gets IR from the -O2 front end (no minsize/optsize attributes).
+    inputs = {"Oz": (ssa_bitcode, narrowed_bitcode), "O2": _narrowed_pair(path, cflags, program)}
+    for level, (plain, narrowed_input) in inputs.items():
         pipeline = f"default<{level}>"
-        with _run(ssa_bitcode, pipeline) as base, _run(narrowed_bitcode, pipeline) as ours:
+        with _run(plain, pipeline) as base, _run(narrowed_input, pipeline) as ours:
             row[f"{level}_size"] = _size(base.to_bitcode())
             row[f"{level}_narrow_size"] = _size(ours.to_bitcode())
             row[f"{level}_left"] = len(find_narrowing(ours).opportunities)
     return row
+
+
+def _narrowed_pair(path: Path, cflags: str, program) -> tuple[bytes, bytes]:
+    """(mem2reg, mem2reg + narrow) bitcode of the file's -O2 front-end IR."""
+    if path.suffix == ".c":
+        flags = f"{cflags} -O2".split()
+        program = program_from_ir(compile_source(path, extra_flags=flags, timeout=60), str(path))
+    with _run(program.bitcode, MEM2REG) as ssa:
+        plain = ssa.to_bitcode()
+        apply_narrowing(ssa)
+        return plain, ssa.to_bitcode()
 
 
 def summarize(rows: list[dict], failed: int, seconds: float) -> str:
@@ -124,6 +147,9 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=300, help="files at most (sorted by name)")
     ap.add_argument("--no-check", action="store_true", help="skip the differential runs")
     ap.add_argument("--json", metavar="OUT", help="write per-file rows here")
+    ap.add_argument(
+        "--cflags", default=TORTURE_FLAGS, help=f"extra clang flags (default: {TORTURE_FLAGS})"
+    )
     args = ap.parse_args(argv)
     files: list[Path] = []
     for p in map(Path, args.paths):
@@ -132,7 +158,7 @@ def main(argv=None) -> int:
     rows, failed, start = [], 0, time.time()
     for i, path in enumerate(files, 1):
         try:
-            rows.append(measure(path, not args.no_check))
+            rows.append(measure(path, not args.no_check, args.cflags))
         except LLMCError as err:
             failed += 1
             rows.append({"file": path.name, "error": str(err).splitlines()[0][:200]})
