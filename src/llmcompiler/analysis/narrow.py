@@ -45,6 +45,7 @@ UNSIGNED_OPS = ("lshr", "udiv", "urem")
 SIGNED_OPS = ("ashr", "sdiv", "srem")
 SIGNED_PREDICATES = ("slt", "sle", "sgt", "sge")
 UNSIGNED_PREDICATES = ("ult", "ule", "ugt", "uge")
+_EH_PADS = ("landingpad", "catchpad", "cleanuppad", "catchswitch")
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ def _plan_instruction(
     if r.is_constant:
         return f"constant result {r.lo} (left to constant folding)"
     operands = inst.operands
+    if op == "phi" and inst.block.first_non_phi().opcode in _EH_PADS:
+        return "its block starts with an exception-handling pad: no room for the extension"
     if op == "phi":
         ints = [ra.at(v, ra.block_index[blk.ptr]) for v, blk in inst.incoming]
     elif op == "select":
