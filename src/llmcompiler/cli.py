@@ -121,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_autotune_arguments(sub.add_parser("autotune", help="tune a corpus into a database"))
     add_coreset_arguments(sub.add_parser("coreset", help="build or show a coreset of pass lists"))
 
+    from llmcompiler import cli_inspect, cli_narrow
+
+    cli_inspect.add_arguments(
+        sub.add_parser("inspect", help="SSA/CFG facts per function, before and after passes")
+    )
+    cli_narrow.add_arguments(
+        sub.add_parser("narrow", help="integer operations that fit a narrower type, with proofs")
+    )
+
     passes = sub.add_parser("passes", help="the pass vocabulary (LLVM 19), pipeline checks")
     passes.add_argument("--excluded", action="store_true", help="list excluded passes and why")
     passes.add_argument("--check", metavar="PIPELINE", help="parse and validate a pipeline")
@@ -146,6 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "coreset":
                 return cli_autotune.run_coreset(args)
             return cli_autotune.run_autotune(args, _progress)
+        if args.command == "inspect":
+            from llmcompiler.cli_inspect import run_inspect
+
+            return run_inspect(args)
+        if args.command == "narrow":
+            from llmcompiler.cli_narrow import run_narrow
+
+            return run_narrow(args)
         if args.command == "optimize":
             from llmcompiler.cli_optimize import run_optimize
 
