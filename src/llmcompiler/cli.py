@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_autotune_arguments(sub.add_parser("autotune", help="tune a corpus into a database"))
     add_coreset_arguments(sub.add_parser("coreset", help="build or show a coreset of pass lists"))
 
-    from llmcompiler import cli_inspect, cli_narrow
+    from llmcompiler import cli_corpus, cli_inspect, cli_narrow
+
+    cli_corpus.add_arguments(
+        sub.add_parser("corpus", help="compile program sources into a corpus of IR modules")
+    )
 
     cli_inspect.add_arguments(
         sub.add_parser("inspect", help="SSA/CFG facts per function, before and after passes")
@@ -155,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "coreset":
                 return cli_autotune.run_coreset(args)
             return cli_autotune.run_autotune(args, _progress)
+        if args.command == "corpus":
+            from llmcompiler.cli_corpus import run_corpus
+
+            return run_corpus(args, _progress)
         if args.command == "inspect":
             from llmcompiler.cli_inspect import run_inspect
 

@@ -1,0 +1,263 @@
+"""Building a corpus: compile every item of the sources into a module, in parallel
+(local processes or Ray tasks), drop duplicates by content hash, and record each module
+in the manifest as soon as it is done, so that an interrupted build resumes where it
+stopped and a re-run skips what is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from llmcompiler.corpus import store
+from llmcompiler.corpus.sources import Item, expand
+from llmcompiler.errors import LLMCError
+from llmcompiler.llvm import Module, version
+from llmcompiler.llvm.toolchain import compile_source, tool
+from llmcompiler.program import IR_SUFFIXES, program_from_ir
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Settings of a corpus build.
+
+    Attributes:
+        jobs: items compiled at once (local processes).
+        check_runnable: build and run programs with ``main`` at -O0 to mark them runnable.
+        run_timeout: seconds such a run may take (csmith programs can loop for long).
+        compile_timeout: seconds clang may take on one file.
+    """
+
+    jobs: int = 1
+    check_runnable: bool = True
+    run_timeout: float = 5.0
+    compile_timeout: float = 120.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened to one item: ``added``, ``duplicate``, ``failed`` or ``skipped``
+    (done by an earlier build)."""
+
+    kind: str
+    item: Item
+    detail: str = ""
+
+
+def compile_item(item: Item, config: CorpusConfig) -> dict:
+    """Compile one item (in a worker). Returns a dict: ``ok`` with ``bitcode``, ``hash``,
+    ``instcount``, ``has_main``, ``runnable``, or ``ok: False`` with ``error``."""
+    try:
+        if Path(item.path).suffix in IR_SUFFIXES:
+            data = Path(item.path).read_bytes()
+        else:
+            data = compile_source(
+                item.path, item.include_dirs, (), item.flags, timeout=config.compile_timeout
+            )
+        program = program_from_ir(data, item.id)
+        with Module.parse(program.bitcode, item.id) as module:
+            instcount = module.instruction_count()
+    except LLMCError as err:
+        return {"ok": False, "error": _first_lines(str(err))}
+    except OSError as err:
+        return {"ok": False, "error": f"{item.path}: {err.strerror}"}
+    runnable = False
+    if item.run and program.has_main and config.check_runnable:
+        runnable = _runs(program.bitcode, config.run_timeout)
+    return {
+        "ok": True,
+        "bitcode": program.bitcode,
+        "hash": program.hash,
+        "instcount": instcount,
+        "has_main": program.has_main,
+        "runnable": runnable,
+    }
+
+
+def _runs(bitcode: bytes, timeout: float) -> bool:
+    """Whether the -O0 build links and exits 0 within ``timeout`` seconds."""
+    with tempfile.TemporaryDirectory(prefix="llmc-corpus-") as tmp:
+        exe = os.path.join(tmp, "prog")
+        build = subprocess.run(
+            [tool("clang++"), "-x", "ir", "-", "-O0", "-o", exe, "-no-pie", "-lm", "-w"],
+            input=bitcode,
+            capture_output=True,
+            timeout=300,
+        )
+        if build.returncode != 0:
+            return False
+        try:
+            proc = subprocess.run([exe], capture_output=True, timeout=timeout, cwd=tmp)
+        except subprocess.TimeoutExpired:
+            return False
+        return proc.returncode == 0
+
+
+def _first_lines(text: str, lines: int = 3, limit: int = 500) -> str:
+    return "\n".join(text.strip().splitlines()[:lines])[:limit]
+
+
+def build_corpus(
+    specs: Sequence[str],
+    out: str | os.PathLike,
+    config: CorpusConfig = CorpusConfig(),
+    ray_address: str | None = None,
+    on_total=None,
+) -> Iterator[Event]:
+    """Build (or continue building) the corpus in ``out`` from source ``specs``.
+
+    Yields one Event per item, in item order. ``on_total(n)`` is called with the number
+    of items once the specs are expanded. Writes ``corpus.json`` at the end.
+
+    Raises:
+        InputError: a spec is unknown or its source cannot be fetched.
+    """
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = root / "sources"
+    items = [item for spec in specs for item in expand(spec, scratch)]
+    items = list({item.id: item for item in items}.values())
+    if on_total is not None:
+        on_total(len(items))
+    done_ids, hashes = _done(root)
+    todo = [item for item in items if item.id not in done_ids]
+    for item in items:
+        if item.id in done_ids:
+            yield Event("skipped", item)
+    results = _run_ray(todo, config, ray_address) if ray_address else _run_local(todo, config)
+    with (
+        open(root / store.MANIFEST, "a") as manifest,
+        open(root / store.FAILURES, "a") as failures,
+    ):
+        for item, result in zip(todo, results):
+            if not result["ok"]:
+                failures.write(json.dumps({"id": item.id, "error": result["error"]}) + "\n")
+                failures.flush()
+                yield Event("failed", item, result["error"])
+                continue
+            digest = result["hash"]
+            if digest in hashes:
+                line = {"id": item.id, "duplicate_of": hashes[digest]}
+                failures.write(json.dumps(line) + "\n")
+                failures.flush()
+                yield Event("duplicate", item, hashes[digest])
+                continue
+            path = store.module_path(digest)
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            tmp = root / (path + ".tmp")
+            tmp.write_bytes(result["bitcode"])
+            tmp.replace(root / path)
+            entry = store.CorpusEntry(
+                id=item.id,
+                source=item.source,
+                origin=item.origin,
+                path=path,
+                hash=digest,
+                instcount=result["instcount"],
+                has_main=result["has_main"],
+                runnable=result["runnable"],
+                license=item.license,
+            )
+            manifest.write(entry.to_json() + "\n")
+            manifest.flush()
+            hashes[digest] = item.id
+            yield Event("added", item)
+    write_info(root, specs, config)
+
+
+def _done(root: Path) -> tuple[set[str], dict[str, str]]:
+    """Ids already handled by an earlier build, and hash -> id of the stored modules."""
+    ids: set[str] = set()
+    hashes: dict[str, str] = {}
+    if (root / store.MANIFEST).exists():
+        for entry in store.read_manifest(root):
+            if (root / entry.path).is_file():
+                ids.add(entry.id)
+                hashes.setdefault(entry.hash, entry.id)
+    if (root / store.FAILURES).exists():
+        for line in (root / store.FAILURES).read_text().splitlines():
+            if line.strip():
+                ids.add(json.loads(line)["id"])
+    return ids, hashes
+
+
+def write_info(root: Path, specs: Sequence[str], config: CorpusConfig) -> dict:
+    """Write ``corpus.json``: schema, LLVM version, sources, config and counts."""
+    entries = store.read_manifest(root) if (root / store.MANIFEST).exists() else []
+    failed = duplicates = 0
+    if (root / store.FAILURES).exists():
+        for line in (root / store.FAILURES).read_text().splitlines():
+            if line.strip():
+                if "duplicate_of" in json.loads(line):
+                    duplicates += 1
+                else:
+                    failed += 1
+    previous = store.read_info(root).get("sources", [])
+    info = {
+        "schema_version": store.SCHEMA_VERSION,
+        "llvm_version": ".".join(map(str, version())),
+        "sources": list(dict.fromkeys([*previous, *specs])),
+        "config": asdict(config),
+        "counts": {
+            "modules": len(entries),
+            "by_source": dict(sorted(Counter(e.source for e in entries).items())),
+            "has_main": sum(e.has_main for e in entries),
+            "runnable": sum(e.runnable for e in entries),
+            "instructions": sum(e.instcount for e in entries),
+            "failed": failed,
+            "duplicates": duplicates,
+        },
+    }
+    (root / store.INFO).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return info
+
+
+def _run_local(todo: list[Item], config: CorpusConfig) -> Iterator[dict]:
+    """Results in item order from a process pool; a crashed worker fails its item only."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")
+    start = 0
+    while start < len(todo):
+        pool = ProcessPoolExecutor(max_workers=max(1, config.jobs), mp_context=context)
+        try:
+            futures = [pool.submit(compile_item, item, config) for item in todo[start:]]
+            for future in futures:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    yield {"ok": False, "error": "the compiling process crashed"}
+                    start += 1
+                    break
+                yield result
+                start += 1
+        finally:
+            pool.shutdown(cancel_futures=True)
+
+
+def _run_ray(todo: list[Item], config: CorpusConfig, address: str) -> Iterator[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise LLMCError("--ray needs Ray: pip install 'ray>=2.9'") from None
+    if not ray.is_initialized():
+        ray.init(
+            address=None if address == "local" else address,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
+    remote = ray.remote(num_cpus=1, max_retries=0)(compile_item)
+    refs = [remote.remote(item, config) for item in todo]
+    for ref in refs:
+        try:
+            yield ray.get(ref)
+        except ray.exceptions.RayError as err:
+            yield {"ok": False, "error": f"Ray task failed: {_first_lines(str(err), 1)}"}
