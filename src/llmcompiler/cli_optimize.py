@@ -174,4 +174,8 @@ def print_result(r, header: bool, name_width: int = 24) -> None:
     print(f"  passes: {r.pipeline}")
     if r.summary() != r.pipeline:
         print(f"  (that is: {r.summary()})")
+    if r.needs_llmc:
+        print(
+            "  (holds llmc-narrow, llmcompiler's own step: reproduce with llmc opt -p, not opt-19)"
+        )
     sys.stdout.flush()

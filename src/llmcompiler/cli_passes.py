@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from llmcompiler.passes import from_legacy, load_vocabulary, parse_pipeline
+from llmcompiler.passes import from_legacy, load_vocabulary, parse_pipeline, steps_in
 
 
 def run_passes_command(args) -> int:
@@ -17,6 +17,12 @@ def run_passes_command(args) -> int:
             f"ok: {len(pipeline)} passes, all in the LLVM {vocab.llvm_version} vocabulary",
             file=sys.stderr,
         )
+        for step in dict.fromkeys(steps_in(args.check)):
+            print(
+                f"llmc: note: {step} is llmcompiler's own step: run this list with llmc opt, "
+                "not opt-19",
+                file=sys.stderr,
+            )
         return 0
     if args.legacy:
         conversion = from_legacy(args.legacy)
@@ -36,8 +42,11 @@ def run_passes_command(args) -> int:
     for p in vocab.passes:
         marker = "Oz" if p in vocab.oz_passes else ""
         print(f"{p.name:44} {p.level:9} {marker}")
+    for name, note in vocab.steps.items():
+        print(f"{name:44} {'module':9} llmc  {note}")
     print(
-        f"{len(vocab.passes)} passes (LLVM {vocab.llvm_version}); "
+        f"{len(vocab.passes)} passes (LLVM {vocab.llvm_version}) and {len(vocab.steps)} "
+        "llmcompiler step (llmc: not an LLVM pass; opt-19 cannot run it); "
         f"{len(vocab.excluded)} excluded, see --excluded",
         file=sys.stderr,
     )

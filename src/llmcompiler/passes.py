@@ -143,6 +143,9 @@ class Vocabulary:
     notes: dict[str, str]
     #: Pipeline aliases such as ``default<Oz>``: valid module-level items, never drawn at random.
     aliases: frozenset[str] = frozenset()
+    #: llmcompiler's own steps (``llmc-narrow``) -> what they do: not LLVM passes; valid only
+    #: at the top level of a pipeline, where the evaluator runs them (evaluate/steps.py).
+    steps: dict[str, str] = field(default_factory=dict)
     #: Loop passes that abort unless run inside ``loop-mssa(...)``.
     requires_memoryssa: frozenset[str] = frozenset()
     #: Excluded base name -> parameter that makes a variant acceptable (instcombine).
@@ -191,7 +194,7 @@ class Vocabulary:
         base = name.split("<", 1)[0]
         levels = self.llvm_levels.get(base)
         if not levels:
-            return "module" if name in self.aliases else None
+            return "module" if name in self.aliases or name in self.steps else None
         level = min(levels, key=_DEPTH.__getitem__)
         return "loop-mssa" if level == "loop" and base in self.requires_memoryssa else level
 
@@ -215,6 +218,10 @@ class Vocabulary:
         Raises:
             PipelineError: the pass is excluded, unknown, or at a level it cannot run at.
         """
+        if p.name in self.steps:
+            if p.level != "module":
+                raise PipelineError(_nested_step(p.name))
+            return
         if p.name in self.aliases:
             if p.level != "module":
                 raise PipelineError(f"pipeline {p.name!r} runs at module level, not {p.level}")
@@ -230,6 +237,20 @@ class Vocabulary:
         plain_loop_ok = known.level == "loop-mssa" and p.base not in self.requires_memoryssa
         if p.level != known.level and not (p.level == "loop" and plain_loop_ok):
             raise PipelineError(f"pass {p.name!r} runs at {known.level} level, not {p.level}")
+
+
+def _nested_step(name: str) -> str:
+    return (
+        f"{name} is llmcompiler's own step and runs on the whole module: write it at the "
+        "top level of the pipeline, not inside function(...) or another adaptor"
+    )
+
+
+def steps_in(text: str) -> list[str]:
+    """Return the llmcompiler steps (``llmc-narrow``) named anywhere in pipeline text,
+    nested or not, in order; [] for a pure LLVM pipeline."""
+    steps = load_vocabulary().steps
+    return [t for t in re.split(r"[\s,()]+", text) if t.split("<", 1)[0] in steps]
 
 
 def _data(name: str) -> dict:
@@ -260,6 +281,7 @@ def load_vocabulary(version: int = 19) -> Vocabulary:
             excluded={e["name"]: e["reason"] for e in data["excluded"]},
             notes={p["name"]: p["note"] for p in data["pass"]},
             aliases=frozenset(data["pipeline_aliases"]),
+            steps=dict(data.get("llmc_steps", {})),
             requires_memoryssa=frozenset(data["requires_memoryssa"]),
             excluded_unless={e["name"]: e["unless"] for e in data["excluded"] if "unless" in e},
             llvm_levels=llvm_levels,
@@ -362,6 +384,13 @@ class _Parser:
         return inner
 
     def leaf(self, name: str, context: str | None) -> Pass:
+        if name.split("<", 1)[0] in self.levels.steps:
+            self.pos -= len(name)  # errors point at the name
+            if name not in self.levels.steps:
+                raise self.error(f"{name.split('<', 1)[0]} takes no parameters")
+            if self.depth:  # inside function(...), repeat<N>(...), module(...): only top level
+                raise self.error(_nested_step(name))
+            self.pos += len(name)
         if context is None:
             level = self.levels.level_of(name) or "module"
         else:

@@ -21,6 +21,7 @@ from llmcompiler.evaluate.result import (
     EvalResult,
     Objective,
 )
+from llmcompiler.evaluate.steps import StepError, run_pipeline
 from llmcompiler.llvm import Module, TargetMachine, berkeley_size, default_triple
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object
 
@@ -56,13 +57,14 @@ def evaluate_module(
         return EvalResult(ERROR, error=str(err), seconds=_since(start))
     with module.clone() as work:
         try:
-            if pipeline.strip():
-                work.run_passes(pipeline, tm)
+            run_pipeline(work, pipeline, tm)  # LLVM segments and llmcompiler's own steps
             work.verify()
         except PipelineError as err:
             return EvalResult(INVALID_PIPELINE, error=str(err), seconds=_since(start))
         except InvalidIRError as err:
             return EvalResult(VERIFY_FAILED, error=str(err), seconds=_since(start))
+        except StepError as err:
+            return EvalResult(ERROR, error=str(err), seconds=_since(start))
         instcount = work.instruction_count()
         exact_size = objective.metric == "size" and objective.size_path == "llc"
         try:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from llmcompiler.errors import CompileError, EvaluationError, LLVMNotFoundError, PipelineError
 from llmcompiler.llvm._ffi import INSTALL_HINT, LLVM_MAJOR
+from llmcompiler.passes import steps_in
 
 #: Flags that give realistic size-tuning input: functions keep minsize/optsize,
 #: no LLVM pass runs (DESIGN.md).
@@ -72,8 +73,14 @@ def opt(ir: bytes, pipeline: str, text: bool = True, timeout: float | None = 300
     """Run ``opt-19 -passes=PIPELINE`` on IR/bitcode bytes; return IR text (or bitcode).
 
     Raises:
-        PipelineError: opt rejected the pipeline or crashed; the message is opt's stderr.
+        PipelineError: the pipeline holds one of llmcompiler's own steps (``llmc-narrow``),
+            which opt-19 cannot run; or opt rejected the pipeline or crashed (opt's stderr).
     """
+    for step in steps_in(pipeline):
+        raise PipelineError(
+            f"{step} is llmcompiler's own step; opt-19 cannot run it; use llmc opt "
+            f"(pipeline {pipeline!r})"
+        )
     argv = [tool("opt"), f"-passes={pipeline}", "-", "-o", "-"] + (["-S"] if text else [])
     proc = _run(argv, ir, timeout)
     if proc.returncode != 0:

@@ -13,6 +13,10 @@ from llmcompiler.search.oz import OzTemplate, OzVariant
 #: [default<Oz>, mergefunc] are often the best, and it gives search a strong start.
 OZ = Pass("default<Oz>", "module")
 
+#: llmcompiler's own integer-narrowing step (evaluate/steps.py), a module-level gene:
+#: it runs between the LLVM passes around it and opt-19 cannot run it.
+NARROW = Pass("llmc-narrow", "module")
+
 #: LLVM's other standard pipelines, tried once at the start of local search: on some
 #: programs -Os or -O1 beats -Oz, and for instruction count -O2 often does.
 LEVELS = tuple(Pass(f"default<{level}>", "module") for level in ("Os", "O1", "O2", "O3"))
@@ -21,8 +25,8 @@ Genome = tuple[Pass, ...]
 
 
 def genes(vocabulary: Vocabulary) -> tuple[Pass, ...]:
-    """Return the passes search may use: the vocabulary and default<Oz>."""
-    return (OZ, *vocabulary.passes)
+    """Return the passes search may use: default<Oz>, llmc-narrow and the vocabulary."""
+    return (OZ, NARROW, *vocabulary.passes)
 
 
 def pipeline_text(genome: Genome) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from llmcompiler.errors import EvaluationError, PipelineError
 from llmcompiler.evaluate import Evaluator, Objective
 from llmcompiler.llvm.objsize import undefined_symbols
-from llmcompiler.passes import Pass, load_vocabulary, parse_pipeline
+from llmcompiler.passes import Pass, load_vocabulary, parse_pipeline, steps_in
 from llmcompiler.program import Program
 from llmcompiler.search.minimize import minimize
 from llmcompiler.search.oz import OzVariant, leaves, parse_tree, render
@@ -106,6 +106,12 @@ class TuneResult:
         return ",".join(parts) or self.pipeline
 
     @property
+    def needs_llmc(self) -> bool:
+        """True when the list holds llmcompiler's own steps: only ``llmc opt`` can
+        reproduce it, not opt-19."""
+        return bool(steps_in(self.pipeline))
+
+    @property
     def passes(self) -> int:
         """Length of the returned list in genes (-Oz, edited or not, counts as one)."""
         return len(self.genome)
@@ -121,6 +127,7 @@ class TuneResult:
                 "size": self.best.size,
                 "instcount": self.best.instcount,
             },
+            "needs_llmc": self.needs_llmc,
             "improvement_pct": round(self.improvement_pct, 3),
             "evaluations": self.evaluations,
             "seconds": round(self.seconds, 3),
