@@ -176,6 +176,6 @@ def print_result(r, header: bool, name_width: int = 24) -> None:
         print(f"  (that is: {r.summary()})")
     if r.needs_llmc:
         print(
-            "  (holds llmc-narrow, llmcompiler's own step: reproduce with llmc opt -p, not opt-19)"
+            "  (holds llmc-narrow, llmcompiler's own step: reproduce it with llmc opt, not opt-19)"
         )
     sys.stdout.flush()
