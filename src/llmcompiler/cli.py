@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_autotune_arguments(sub.add_parser("autotune", help="tune a corpus into a database"))
     add_coreset_arguments(sub.add_parser("coreset", help="build or show a coreset of pass lists"))
 
-    from llmcompiler import cli_inspect, cli_narrow
+    from llmcompiler import cli_dataset, cli_inspect, cli_narrow
+
+    cli_dataset.add_arguments(
+        sub.add_parser("dataset", help="build task datasets from a corpus, print dataset cards")
+    )
 
     cli_inspect.add_arguments(
         sub.add_parser("inspect", help="SSA/CFG facts per function, before and after passes")
@@ -155,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "coreset":
                 return cli_autotune.run_coreset(args)
             return cli_autotune.run_autotune(args, _progress)
+        if args.command == "dataset":
+            from llmcompiler.cli_dataset import run_dataset
+
+            return run_dataset(args, _progress)
         if args.command == "inspect":
             from llmcompiler.cli_inspect import run_inspect
 
