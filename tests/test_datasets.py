@@ -10,14 +10,12 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, count_ir_text
+from dataset_corpus import BROKEN_ID, PROGRAMS, make_corpus, records
 from llmcompiler.cli import main
-from llmcompiler.corpus.store import CorpusEntry, module_path
 from llmcompiler.datasets.build import assign_split
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object, llvm_size, opt
 from llmcompiler.program import load_program
 
-PROGRAMS = ["loops.c", "switch.c", "recursion.c", "globals.c", "tiny.ll"]
-BROKEN_ID = "local/broken.ll"
 FILES = ("manifest.json", "train.jsonl", "val.jsonl", "test.jsonl", "errors.jsonl")
 
 # The templates as DESIGN.md writes them ("The LLM Compiler prompt formats"), copied by
@@ -36,44 +34,6 @@ FLAG_TUNING = (
     "[INST] Tell me how to optimize this LLVM-IR for object file size:\n\n<code>{ir}</code> [/INST]"
 )
 DISASSEMBLY = "[INST] Disassemble this code to LLVM-IR:\n\n<code>{asm}</code> [/INST]"
-
-
-def make_corpus(root: Path, names=PROGRAMS, broken: bool = True) -> Path:
-    """A corpus directory in the store's format, plus one module file of garbage bytes."""
-    lines = []
-    for name in names:
-        program = load_program(FIXTURES / name)
-        path = module_path(program.hash)
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(program.bitcode)
-        entry = CorpusEntry(
-            id=f"local/{name}",
-            source="local",
-            origin=name,
-            path=path,
-            hash=program.hash,
-            instcount=0,
-            has_main=program.has_main,
-            runnable=False,
-        )
-        lines.append(entry.to_json())
-    if broken:
-        digest = "0" * 64
-        path = module_path(digest)
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_bytes(b"BC\xc0\xde not really bitcode")
-        entry = CorpusEntry(BROKEN_ID, "local", "broken", path, digest, 0, False, False)
-        lines.append(entry.to_json())
-    (root / "manifest.jsonl").write_text("\n".join(lines) + "\n")
-    return root
-
-
-def records(out: Path) -> list[dict]:
-    manifest = json.loads((out / "manifest.json").read_text())
-    rows = []
-    for name in manifest["counts"]:
-        rows += [json.loads(line) for line in (out / f"{name}.jsonl").read_text().splitlines()]
-    return rows
 
 
 def build(corpus: Path, out: Path, *args: str) -> int:

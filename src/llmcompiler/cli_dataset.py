@@ -7,6 +7,7 @@ import sys
 from llmcompiler.datasets.build import TASKS, DatasetBuild, DatasetConfig, parse_splits
 from llmcompiler.datasets.emulation import EmulationConfig
 from llmcompiler.datasets.flag_tuning import FlagTuningConfig
+from llmcompiler.errors import InputError
 
 
 def add_arguments(p) -> None:
@@ -35,6 +36,12 @@ def add_arguments(p) -> None:
     )
     build.add_argument(
         "--variants", default="ir,asm", help="emulation: answers to make (default: ir,asm)"
+    )
+    build.add_argument(
+        "--pass-lists",
+        metavar="FILE",
+        help="emulation: these lists for every module instead of random ones "
+        "(a coreset .json, or one list per line)",
     )
     build.add_argument(
         "--tune-db", metavar="SQLITE", help="flag tuning: labels from `llmc autotune --db`"
@@ -91,6 +98,7 @@ def _build(args, progress) -> int:
             emulation=EmulationConfig(
                 lists_per_module=args.lists_per_module,
                 variants=tuple(v.strip() for v in args.variants.split(",")),
+                lists=_read_lists(args.pass_lists) if args.pass_lists else (),
             ),
             flag_tuning=flag_tuning,
         )
@@ -126,3 +134,20 @@ def _build(args, progress) -> int:
         file=sys.stderr,
     )
     return 1 if m["failed"] else 0
+
+
+def _read_lists(path: str) -> tuple[str, ...]:
+    """Pass lists from a coreset JSON file or a text file with one list per line.
+
+    Raises:
+        InputError: the file cannot be read.
+    """
+    if path.endswith(".json"):
+        from llmcompiler.search.coreset import load_coreset
+
+        return tuple(load_coreset(path).pipelines)
+    try:
+        with open(path) as f:
+            return tuple(line.strip() for line in f if line.strip())
+    except OSError as err:
+        raise InputError(f"{path}: {err.strerror}") from None

@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 
 from llmcompiler.datasets import prompts
-from llmcompiler.datasets.measure import EXACT, ir_text, measure, text
+from llmcompiler.datasets.measure import EXACT, ir_text, measure, pass_count, text
 from llmcompiler.evaluate import Evaluator, Task
 from llmcompiler.passes import Pipeline, load_vocabulary, random_pipeline
 from llmcompiler.program import Program
@@ -38,12 +38,15 @@ class EmulationConfig:
         min_passes: shortest list (the paper: 1).
         max_passes: longest list (the paper: 50).
         variants: "ir" (answer: the optimized IR) and/or "asm" (answer: llc-19's assembly).
+        lists: fixed pass lists (``opt -passes=`` text) for every module instead of
+            random ones, e.g. a coreset's; empty: random lists.
     """
 
     lists_per_module: int = 2
     min_passes: int = 1
     max_passes: int = 50
     variants: tuple[str, ...] = ("ir", "asm")
+    lists: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.lists_per_module < 1:
@@ -79,15 +82,17 @@ def emulation_records(
     """
     given = measure(evaluator, program, "", "ir")
     input_ir = ir_text(given, program)
-    lists = pass_lists(seed, program.hash, config)
-    tasks = [Task(program, p.format(), EXACT, v) for p in lists for v in config.variants]
+    if config.lists:
+        lists = [(text, pass_count(text)) for text in config.lists]
+    else:
+        lists = [(p.format(), len(p)) for p in pass_lists(seed, program.hash, config)]
+    tasks = [Task(program, p, EXACT, v) for p, _ in lists for v in config.variants]
     results = [None] * len(tasks)
     for index, result in evaluator.run(tasks):
         results[index] = result
     records, skipped = [], {}
     per_list = len(config.variants)
-    for number, pipeline in enumerate(lists):
-        passes = pipeline.format()
+    for number, (passes, count) in enumerate(lists):
         mine = results[number * per_list : (number + 1) * per_list]
         bad = next((r for r in mine if not r.ok), None)
         if bad is not None:
@@ -100,7 +105,7 @@ def emulation_records(
                     "index": number,
                     "variant": variant,
                     "passes": passes,
-                    "pass_count": len(pipeline),
+                    "pass_count": count,
                     "input_ir": input_ir,
                     "input_instcount": given.instcount,
                     "input_size": given.size,

@@ -15,10 +15,9 @@ import os
 from dataclasses import dataclass
 
 from llmcompiler.datasets import prompts
-from llmcompiler.datasets.measure import ModuleError, ir_text, measure
-from llmcompiler.errors import LLMCError, PipelineError
+from llmcompiler.datasets.measure import ModuleError, ir_text, measure, pass_count
+from llmcompiler.errors import LLMCError
 from llmcompiler.evaluate import Evaluator
-from llmcompiler.passes import parse_pipeline
 from llmcompiler.program import Program
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tunedb import TuneDB
@@ -72,14 +71,6 @@ def read_labels(path: str | os.PathLike) -> tuple[dict[str, str], dict]:
     finally:
         db.close()
     return labels, {k: v for k, v in settings.items() if v is not None}
-
-
-def pass_count(pipeline: str) -> int:
-    """Passes in a pipeline once flattened (``default<Oz>`` counts as one)."""
-    try:
-        return len(parse_pipeline(pipeline))
-    except PipelineError:
-        return 0
 
 
 def flag_tuning_records(

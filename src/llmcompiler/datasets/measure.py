@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import re
 
-from llmcompiler.errors import LLMCError
+from llmcompiler.errors import LLMCError, PipelineError
 from llmcompiler.evaluate import EvalResult, Evaluator, Objective
+from llmcompiler.passes import parse_pipeline
 from llmcompiler.program import Program
 
 #: Every number in a dataset: instruction count from the IR, binary size of the object
@@ -52,3 +53,11 @@ def ir_text(result: EvalResult, program: Program) -> str:
     """
     name = os.path.basename(program.name).replace("'", "")
     return _MODULE_ID.sub(f"; ModuleID = '{name}'", text(result), count=1)
+
+
+def pass_count(pipeline: str) -> int:
+    """Passes in a pipeline once flattened (``default<Oz>`` counts as one; 0 if malformed)."""
+    try:
+        return len(parse_pipeline(pipeline))
+    except PipelineError:
+        return 0
