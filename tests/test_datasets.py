@@ -37,7 +37,8 @@ DISASSEMBLY = "[INST] Disassemble this code to LLVM-IR:\n\n<code>{asm}</code> [/
 
 
 def build(corpus: Path, out: Path, *args: str) -> int:
-    return main(["dataset", "build", "--corpus", str(corpus), "-o", str(out), *args])
+    jobs = () if "--jobs" in args or "--ray" in args else ("--jobs", "1")
+    return main(["dataset", "build", "--corpus", str(corpus), "-o", str(out), *jobs, *args])
 
 
 def strip_module_id(ir: str) -> str:

@@ -107,7 +107,8 @@ def test_hugging_face_tokenizer_without_transformers(monkeypatch, corpus_dir, ca
     with pytest.raises(LLMCError, match="needs Hugging Face transformers"):
         HFTokenizer("any")
     out = corpus_dir.parent / "ds"
-    argv = ["dataset", "build", "--corpus", str(corpus_dir), "-o", str(out), "--task", "emulation"]
+    argv = ["dataset", "build", "--corpus", str(corpus_dir), "-o", str(out), "-j", "1"]
+    argv += ["--task", "emulation"]
     assert main([*argv, "--tokenizer", "codellama/CodeLlama-7b-hf"]) == 1
     assert "needs Hugging Face transformers" in capsys.readouterr().err
 
@@ -146,7 +147,7 @@ def test_pass_lists_file(tmp_path):
     lists = tmp_path / "lists.txt"
     lists.write_text("default<Oz>\n\nfunction(mem2reg)\n")
     out = tmp_path / "ds"
-    args = ["--task", "emulation", "--pass-lists", str(lists), "--variants", "asm"]
+    args = ["--task", "emulation", "--pass-lists", str(lists), "--variants", "asm", "-j", "1"]
     assert main(["dataset", "build", "--corpus", str(corpus), "-o", str(out), *args]) == 0
     assert [r["passes"] for r in records(out)] == ["default<Oz>", "function(mem2reg)"]
     assert all(r["variant"] == "asm" for r in records(out))
@@ -159,7 +160,8 @@ def test_parquet_holds_the_jsonl_records(tmp_path, monkeypatch):
     pq = pytest.importorskip("pyarrow.parquet")
     corpus = make_corpus(tmp_path / "corpus", ["tiny.ll", "loops.c", "switch.c"])
     out = tmp_path / "ds"
-    argv = ["dataset", "build", "--corpus", str(corpus), "-o", str(out), "--task", "disassembly"]
+    argv = ["dataset", "build", "--corpus", str(corpus), "-o", str(out), "-j", "1"]
+    argv += ["--task", "disassembly"]
     assert main([*argv, "--parquet", "--split", "train=0.5,test=0.5"]) == 1
     manifest = json.loads((out / "manifest.json").read_text())
     for name in ("train", "test"):

@@ -8,6 +8,7 @@ from llmcompiler.datasets.build import TASKS, DatasetBuild, DatasetConfig, parse
 from llmcompiler.datasets.emulation import EmulationConfig
 from llmcompiler.datasets.flag_tuning import FlagTuningConfig
 from llmcompiler.errors import InputError
+from llmcompiler.evaluate import default_jobs
 
 
 def add_arguments(p) -> None:
@@ -57,7 +58,9 @@ def add_arguments(p) -> None:
     )
     build.add_argument("--timeout", type=float, default=60.0, help="seconds per evaluation")
     build.add_argument("--parquet", action="store_true", help="also write NAME.parquet files")
-    build.add_argument("--jobs", "-j", type=int, default=1, help="local processes (default 1)")
+    build.add_argument(
+        "--jobs", "-j", type=int, default=None, help="local processes (default: cores)"
+    )
     build.add_argument(
         "--ray",
         metavar="auto|ADDRESS|local",
@@ -110,7 +113,7 @@ def _build(args, progress) -> int:
         args.output,
         config,
         tokenizer=make_tokenizer(args.tokenizer),
-        processes=args.jobs,
+        processes=args.jobs or default_jobs(),
         ray=args.ray,
         parquet=args.parquet,
         overwrite=args.overwrite,

@@ -379,7 +379,7 @@ class DatasetBuild:
                 "path": self.corpus,
                 "hash": corpus_hash(self.entries),
                 "modules": len(self.entries),
-                "schema_version": info.get("schema_version"),
+                **{k: info[k] for k in ("schema_version", "llvm_version") if k in info},
             },
             "counts": {
                 name: {"records": records[name], "programs": len(programs[name])} for name in names
@@ -392,8 +392,10 @@ class DatasetBuild:
         if self.config.task == "emulation":
             manifest["skipped_pass_lists"] = dict(sorted(skipped.items()))
         if self.config.task == "flag-tuning":
-            manifest["unlabeled"] = self.unlabeled
-            manifest["labels"] = self.label_settings
+            if self.config.flag_tuning.tune_db is not None:
+                manifest["unlabeled"] = self.unlabeled  # modules not in the database
+            source = "tune-db" if self.config.flag_tuning.tune_db is not None else "search"
+            manifest["labels"] = {"source": source, **self.label_settings}
         if self.config.task == "disassembly":
             manifest["target"] = TARGET
         return manifest
@@ -402,18 +404,23 @@ class DatasetBuild:
 _OUTPUT_SUFFIXES = (".jsonl", ".parquet")
 
 
+def _ours(path: Path) -> bool:
+    """A file a build writes (a split's records, errors, the manifest)."""
+    return path.is_file() and (path.name == MANIFEST or path.suffix in _OUTPUT_SUFFIXES)
+
+
 def _prepare(out: Path, overwrite: bool) -> None:
-    """Make ``out`` ready: new or empty, or a dataset to replace when ``overwrite``."""
+    """Make ``out`` ready: new or empty, or a dataset (or an interrupted build's files)
+    to replace when ``overwrite``."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
-        if not (out / MANIFEST).is_file():
+        if not all(_ours(path) for path in out.iterdir()):
             raise InputError(f"{out}: not empty and not a dataset directory")
         if not overwrite:
             raise InputError(f"{out}: a dataset is already there (use --overwrite to replace)")
         for path in out.iterdir():
-            if path.name == MANIFEST or path.suffix in _OUTPUT_SUFFIXES:
-                path.unlink()
+            path.unlink()
     out.mkdir(parents=True, exist_ok=True)
 
 
