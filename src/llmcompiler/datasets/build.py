@@ -215,7 +215,8 @@ def run_jobs(jobs: list[ModuleJob], processes: int = 1, ray: str | None = None):
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        workers = min(processes, len(jobs))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = [pool.submit(_in_worker, job) for job in jobs]
             try:
                 for job, future in zip(jobs, futures):
