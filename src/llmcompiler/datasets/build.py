@@ -35,7 +35,7 @@ from llmcompiler.datasets.disassembly import TARGET, disassembly_records
 from llmcompiler.datasets.emulation import EmulationConfig, emulation_records
 from llmcompiler.datasets.flag_tuning import FlagTuningConfig, flag_tuning_records, read_labels
 from llmcompiler.datasets.tokens import SPECIAL_TOKENS, EstimateTokenizer, Tokenizer
-from llmcompiler.errors import InputError, LLMCError
+from llmcompiler.errors import InputError, LLMCError, LLVMNotFoundError
 from llmcompiler.evaluate import Evaluator
 from llmcompiler.llvm import version
 
@@ -162,7 +162,11 @@ class ModuleOutcome:
 
 
 def generate_module(job: ModuleJob, evaluator: Evaluator) -> ModuleOutcome:
-    """Load one module and make its records. Never raises for a bad module."""
+    """Load one module and make its records. Never raises for a bad module.
+
+    Raises:
+        LLVMNotFoundError: an LLVM tool is missing (no module can succeed).
+    """
     entry, config = job.entry, job.config
     skipped: dict[str, int] = {}
     try:
@@ -175,6 +179,8 @@ def generate_module(job: ModuleJob, evaluator: Evaluator) -> ModuleOutcome:
             )
         else:
             records = disassembly_records(evaluator, program)
+    except LLVMNotFoundError:
+        raise  # not this module's fault: nothing can go on
     except LLMCError as err:
         return ModuleOutcome(entry.id, entry.hash, error=str(err))
     except Exception as err:  # a bug must not stop the build either; it is reported
@@ -222,6 +228,8 @@ def run_jobs(jobs: list[ModuleJob], processes: int = 1, ray: str | None = None):
                 for job, future in zip(jobs, futures):
                     try:
                         yield future.result()
+                    except LLVMNotFoundError:
+                        raise
                     except Exception as err:  # the process died: this module failed
                         yield ModuleOutcome(job.entry.id, job.entry.hash, error=f"{err!r}")
             finally:
