@@ -121,10 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_autotune_arguments(sub.add_parser("autotune", help="tune a corpus into a database"))
     add_coreset_arguments(sub.add_parser("coreset", help="build or show a coreset of pass lists"))
 
-    from llmcompiler import cli_corpus, cli_inspect, cli_narrow
+    from llmcompiler import cli_corpus, cli_dataset, cli_inspect, cli_narrow
 
     cli_corpus.add_arguments(
         sub.add_parser("corpus", help="compile program sources into a corpus of IR modules")
+    )
+    cli_dataset.add_arguments(
+        sub.add_parser("dataset", help="build task datasets from a corpus, print dataset cards")
     )
 
     cli_inspect.add_arguments(
@@ -163,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from llmcompiler.cli_corpus import run_corpus
 
             return run_corpus(args, _progress)
+        if args.command == "dataset":
+            from llmcompiler.cli_dataset import run_dataset
+
+            return run_dataset(args, _progress)
         if args.command == "inspect":
             from llmcompiler.cli_inspect import run_inspect
 
