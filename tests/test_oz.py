@@ -111,3 +111,45 @@ def test_result_summary_shows_edits_not_the_full_text():
         f"-> sroa<preserve-cfg>; without loop-unroll<O2>#{unroll}}},globaldce"
     )
     assert r.passes == 3 and r.to_json()["best"]["summary"] == r.summary()
+
+
+def test_crossover_joins_the_parents_oz_edits():
+    from llmcompiler.search.space import crossover
+
+    oz = template()
+    i, j = oz.editable[3], oz.editable[40]
+    a = (Pass("function(gvn)", "module"), oz.variant(((i, None),)))
+    b = (oz.variant(((j, None),)), Pass("mergefunc", "module"))
+    children = {crossover(random.Random(s), a, b, 40, oz) for s in range(40)}
+    joined = (a[0], oz.variant(((i, None), (j, None))))
+    assert joined in children  # a with both parents' edits
+    assert any(c != joined for c in children)  # one-point crossovers still happen
+    # without the template (or without edits on both sides) only one-point crossover
+    assert joined not in {crossover(random.Random(s), a, b, 40) for s in range(40)}
+
+
+def test_sweep_tries_every_single_edit_and_joins_the_helpful_ones(programs, evaluator):
+    from llmcompiler.search.strategies import sweep
+
+    program = programs["loops.c"]
+    oz = template()
+    run = SearchRun(evaluator, program, Objective(metric="instcount"), Budget(None, 10_000))
+    run.evaluate([(OZ,)])
+    sweep(run, random.Random(0), oz, share=1.0)
+    singles = sum(len(oz.alternatives(i)) for i in oz.editable)
+    assert run.evaluations >= 1 + singles
+    base = run.scores[pipeline_text((OZ,))][0]
+    helped = [
+        g[0]
+        for t, g in run.genomes.items()
+        if len(g) == 1
+        and isinstance(g[0], OzVariant)
+        and len(g[0].edits) == 1
+        and run.scores[t][0] < base
+    ]
+    assert len(helped) >= 2  # loops.c: two single edits each save instructions
+    assert any(  # and their join was tried
+        isinstance(g[0], OzVariant) and len(g[0].edits) == len(helped)
+        for g in run.genomes.values()
+        if len(g) == 1
+    )
