@@ -243,9 +243,8 @@ def _download_sdist(requirement: str, dest: Path) -> Path:
     """
     import hashlib
     import urllib.error
-    import urllib.request
-
     import urllib.parse
+    import urllib.request
 
     name, _, wanted = requirement.partition("==")
     index = PYPI_JSON.format(name=name)

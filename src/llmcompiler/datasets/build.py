@@ -21,6 +21,7 @@ has records in two splits.
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import hashlib
 import json
@@ -222,18 +223,32 @@ def run_jobs(jobs: list[ModuleJob], processes: int = 1, ray: str | None = None):
 
         context = multiprocessing.get_context("spawn")
         workers = min(processes, len(jobs))
+        # A bounded window of submitted jobs: results are yielded in job order and
+        # dropped once yielded, so memory holds a few modules' records, not all of them.
+        window = 4 * workers
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(_in_worker, job) for job in jobs]
+            pending: collections.deque = collections.deque()
+            queue = iter(jobs)
             try:
-                for job, future in zip(jobs, futures):
+                while True:
+                    while len(pending) < window:
+                        job = next(queue, None)
+                        if job is None:
+                            break
+                        pending.append((job, pool.submit(_in_worker, job)))
+                    if not pending:
+                        break
+                    job, future = pending.popleft()
                     try:
-                        yield future.result()
+                        outcome = future.result()
                     except LLVMNotFoundError:
                         raise
                     except Exception as err:  # the process died: this module failed
-                        yield ModuleOutcome(job.entry.id, job.entry.hash, error=f"{err!r}")
+                        outcome = ModuleOutcome(job.entry.id, job.entry.hash, error=f"{err!r}")
+                    del future
+                    yield outcome
             finally:
-                for future in futures:
+                for _, future in pending:
                     future.cancel()
 
 
@@ -249,12 +264,26 @@ def _run_ray(jobs: list[ModuleJob], address: str):
             log_to_driver=False,
         )
     remote = ray.remote(num_cpus=1)(_in_worker)
-    refs = [remote.remote(job) for job in jobs]
-    for job, ref in zip(jobs, refs):  # in order; Ray runs them in parallel meanwhile
+    # in order, with a bounded window of tasks in flight (Ray runs them in parallel
+    # meanwhile); a result is released once yielded
+    window = max(8, 4 * int(ray.cluster_resources().get("CPU", 1)))
+    pending: collections.deque = collections.deque()
+    queue = iter(jobs)
+    while True:
+        while len(pending) < window:
+            job = next(queue, None)
+            if job is None:
+                break
+            pending.append((job, remote.remote(job)))
+        if not pending:
+            return
+        job, ref = pending.popleft()
         try:
-            yield ray.get(ref)
+            outcome = ray.get(ref)
         except ray.exceptions.RayError as err:  # the task or its worker died
-            yield ModuleOutcome(job.entry.id, job.entry.hash, error=f"ray: {err}")
+            outcome = ModuleOutcome(job.entry.id, job.entry.hash, error=f"ray: {err}")
+        del ref
+        yield outcome
 
 
 # -- the whole build ----------------------------------------------------------------
