@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from llmcompiler import raycluster
 from llmcompiler.corpus import store
 from llmcompiler.corpus.sources import Item, expand
 from llmcompiler.errors import LLMCError
@@ -244,16 +245,7 @@ def _run_local(todo: list[Item], config: CorpusConfig) -> Iterator[dict]:
 
 
 def _run_ray(todo: list[Item], config: CorpusConfig, address: str) -> Iterator[dict]:
-    try:
-        import ray
-    except ImportError:
-        raise LLMCError("--ray needs Ray: pip install 'ray>=2.9'") from None
-    if not ray.is_initialized():
-        ray.init(
-            address=None if address == "local" else address,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+    ray = raycluster.connect(address)
     remote = ray.remote(num_cpus=1, max_retries=0)(compile_item)
     refs = [remote.remote(item, config) for item in todo]
     for ref in refs:

@@ -31,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from llmcompiler import raycluster
 from llmcompiler.corpus.store import CorpusEntry, read_info, read_manifest
 from llmcompiler.datasets.disassembly import TARGET, disassembly_records
 from llmcompiler.datasets.emulation import EmulationConfig, emulation_records
@@ -253,16 +254,7 @@ def run_jobs(jobs: list[ModuleJob], processes: int = 1, ray: str | None = None):
 
 
 def _run_ray(jobs: list[ModuleJob], address: str):
-    try:
-        import ray
-    except ImportError:
-        raise LLMCError("--ray needs Ray: pip install 'ray>=2.9'") from None
-    if not ray.is_initialized():
-        ray.init(
-            address=None if address == "local" else address,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+    ray = raycluster.connect(address)
     remote = ray.remote(num_cpus=1)(_in_worker)
     # in order, with a bounded window of tasks in flight (Ray runs them in parallel
     # meanwhile); a result is released once yielded

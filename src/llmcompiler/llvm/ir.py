@@ -22,6 +22,7 @@ from ctypes import POINTER, c_char_p, c_int, c_longlong, c_size_t, c_uint, c_ulo
 
 from llmcompiler.llvm._ffi import LLVMBool, Ref, lib
 from llmcompiler.llvm.binding import Module, _Handle
+from llmcompiler.llvm.binding import _take_message as _message
 
 #: LLVMOpcode values (llvm-c/Core.h, LLVM 19) and the names the IR printer uses.
 OPCODES: dict[int, str] = {
@@ -439,15 +440,6 @@ def _wrap(ptr: int, module: Module) -> Value:
     if kind == _FUNCTION_KIND:
         return Function(ptr, module)
     return Value(ptr, module)
-
-
-def _message(ptr: int | None) -> str:
-    if not ptr:
-        return ""
-    try:
-        return ctypes.string_at(ptr).decode("utf-8", "replace")
-    finally:
-        lib().LLVMDisposeMessage(ptr)
 
 
 class Builder(_Handle):

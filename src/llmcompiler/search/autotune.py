@@ -11,6 +11,7 @@ import atexit
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from llmcompiler import raycluster
 from llmcompiler.errors import LLMCError
 from llmcompiler.evaluate import Evaluator, ResultCache
 from llmcompiler.program import Program
@@ -106,16 +107,7 @@ def _run_local(todo, config, jobs, cache_path) -> Iterator[dict]:
 
 
 def _run_ray(todo, config, address: str) -> Iterator[dict]:
-    try:
-        import ray
-    except ImportError:
-        raise LLMCError("--ray needs Ray: pip install 'ray>=2.9'") from None
-    if not ray.is_initialized():
-        ray.init(
-            address=None if address == "local" else address,
-            include_dashboard=False,
-            log_to_driver=False,
-        )
+    ray = raycluster.connect(address)
     remote = ray.remote(num_cpus=1)(tune_program)
     refs = [remote.remote(p, config) for p in todo]
     while refs:

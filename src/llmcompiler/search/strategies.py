@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from llmcompiler.passes import Pass
 from llmcompiler.search.oz import OzTemplate, OzVariant
 from llmcompiler.search.run import FAILED, Score, SearchRun
-from llmcompiler.search.space import LEVELS, OZ, Genome, crossover, is_oz, mutate
+from llmcompiler.search.space import LEVELS, OZ, Genome, crossover, is_oz, mutate, pipeline_text
 
 BATCH = 8  # candidates per generation; fixed so results do not depend on --jobs
 MAX_LEN = 40  # longest pass list search builds
 POPULATION = 12  # parents kept by local search
+CHEAP = 30  # lists of at most this many passes go first when time is short
+OZ_PASSES = 105  # passes in default<Oz> (and about as many in the other levels)
 SWEEP_SHARE = 0.4  # most of the remaining time budget the -Oz edit sweep may take
 
 
@@ -32,6 +34,10 @@ def local_search(
     # then the rest of the coreset, a batch at a time until the budget is spent (at least
     # one batch: on a module where one evaluation takes seconds, that is all there is).
     first = list(seeds[:BATCH]) + [(level,) for level in LEVELS] + list(seeds[BATCH:])
+    if _expensive(run, len(first)):
+        # Not all of them fit the budget: cheap lists (a few passes, where lists built on
+        # -Oz run ~100) first, so that many more of them are tried.
+        first.sort(key=lambda g: _cost(g) > CHEAP)
     for k in range(0, len(first), BATCH):
         if k and run.exhausted():
             break
@@ -99,6 +105,27 @@ def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWE
                 top[i] = new
             joined.append(_with_oz(base, at, oz.variant(tuple(top.items()))))
     run.evaluate(joined)
+
+
+def _cost(genome: Genome) -> int:
+    """Rough cost of a list in passes run (an -O level or edited -Oz counts ~100)."""
+    total = 0
+    for gene in genome:
+        if is_oz(gene) or gene.name.startswith("default<"):
+            total += OZ_PASSES
+        else:
+            total += gene.name.count(",") + 1
+    return total
+
+
+def _expensive(run: SearchRun, lists: int) -> bool:
+    """True when evaluating ``lists`` lists as slow as -Oz would overrun the time budget."""
+    oz_seconds = run.times.get(pipeline_text((OZ,)))
+    if run.budget.seconds is None or oz_seconds is None:
+        return False
+    jobs = getattr(run.evaluator, "jobs", 1)
+    left = run.budget.seconds - run.reserve - run.elapsed()
+    return oz_seconds * lists / jobs > left
 
 
 def _with_oz(genome: Genome, at: int, gene: Pass) -> Genome:
