@@ -51,7 +51,9 @@ def test_autotune_then_coreset(tmp_path, capsys):
             "autotune",
             *PROGRAMS[:2],
             "--budget-per-program",
-            "3",  # time enough for switch.c's win on a loaded 2-core machine
+            "120",
+            "--evaluations-per-program",  # the same search whatever the machine's load
+            "200",
             "--db",
             str(db),
             "--jobs",
@@ -67,7 +69,7 @@ def test_autotune_then_coreset(tmp_path, capsys):
     out = tmp_path / "coreset.json"
     assert main(["coreset", "build", "--db", str(db), "-k", "5", "-o", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert data["corpus"] == "test fixtures" and data["budget_per_program"] == 3.0
+    assert data["corpus"] == "test fixtures" and data["budget_per_program"] == 120.0
     assert data["llvm_version"].startswith("19.") and data["programs"] == 2
     assert load_coreset(str(out)).pipelines == tuple(e["pipeline"] for e in data["lists"])
     assert data["lists"], "switch.c always improves on -Oz"

@@ -189,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except BrokenPipeError:  # e.g. `llmc coreset show | head`: the reader left
+        sys.stderr.close()
+        return 0
 
 
 def _run_measure(args) -> int:

@@ -22,6 +22,13 @@ def add_autotune_arguments(p) -> None:
     p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VALUE]")
     p.add_argument("--db", required=True, metavar="SQLITE", help="results database (resumed)")
     p.add_argument("--budget-per-program", type=float, default=10.0, metavar="SECONDS")
+    p.add_argument(
+        "--evaluations-per-program",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also stop after N evaluations (with a large time budget: reproducible)",
+    )
     p.add_argument("--objective", choices=("size", "instcount"), default="size")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", "-j", type=int, default=None, help="programs tuned at once")
@@ -55,7 +62,7 @@ def add_coreset_arguments(p) -> None:
 def run_autotune(args, progress) -> int:
     jobs = args.jobs or default_jobs()
     config = TuneConfig(
-        budget=Budget(args.budget_per_program),
+        budget=Budget(args.budget_per_program, args.evaluations_per_program),
         metric=args.objective,
         seed=args.seed,
         validate=args.validate,
