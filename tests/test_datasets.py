@@ -205,6 +205,18 @@ def test_records_over_the_token_budget_are_dropped_and_counted(corpus, disassemb
     assert manifest["generator"]["max_tokens"] == budget
 
 
+def test_max_modules_takes_the_same_seeded_sample(corpus, tmp_path):
+    programs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        build(corpus, out, "--task", "disassembly", "--max-modules", "2", "--seed", "3")
+        programs.append(sorted({r["program"] for r in records(out)}))
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["generator"]["max_modules"] == 2
+        assert len(programs[-1]) + manifest["failed"] == 2  # the broken module may be drawn
+    assert programs[0] == programs[1]
+
+
 def test_manifest_describes_the_build(emulation, corpus):
     import hashlib
 

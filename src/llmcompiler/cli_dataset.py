@@ -21,6 +21,12 @@ def add_arguments(p) -> None:
         "--max-tokens", type=int, metavar="N", help="drop records longer than N tokens"
     )
     build.add_argument(
+        "--max-modules",
+        type=int,
+        metavar="N",
+        help="a seeded sample of at most N corpus modules (default: all)",
+    )
+    build.add_argument(
         "--split",
         default="train=0.9,val=0.05,test=0.05",
         metavar="NAME=FRAC,...",
@@ -97,6 +103,7 @@ def _build(args, progress) -> int:
             seed=args.seed,
             splits=parse_splits(args.split),
             max_tokens=args.max_tokens,
+            max_modules=args.max_modules,
             timeout=args.timeout,
             emulation=EmulationConfig(
                 lists_per_module=args.lists_per_module,

@@ -70,6 +70,8 @@ class DatasetConfig:
     seed: int = 0
     splits: tuple[tuple[str, float], ...] = DEFAULT_SPLITS
     max_tokens: int | None = None
+    #: use a seeded sample of at most this many corpus modules (None: all of them)
+    max_modules: int | None = None
     timeout: float = 60.0
     emulation: EmulationConfig = field(default_factory=EmulationConfig)
     flag_tuning: FlagTuningConfig | None = None
@@ -94,6 +96,8 @@ class DatasetConfig:
         """The settings that decide the output, for the manifest."""
         out = {"task": self.task, "seed": self.seed, "splits": dict(self.splits)}
         out["max_tokens"] = self.max_tokens
+        if self.max_modules is not None:
+            out["max_modules"] = self.max_modules
         out["timeout"] = self.timeout
         if self.task == "emulation":
             out["emulation"] = asdict(self.emulation)
@@ -131,6 +135,10 @@ def assign_split(digest: str, seed: int, splits: tuple[tuple[str, float], ...]) 
         if u < total:
             return name
     return splits[-1][0]
+
+
+def _seeded(seed: int, digest: str) -> str:
+    return hashlib.sha256(f"sample:{seed}:{digest}".encode()).hexdigest()
 
 
 def corpus_hash(entries: list[CorpusEntry]) -> str:
@@ -311,7 +319,12 @@ class DatasetBuild:
         self.parquet = parquet
         if parquet:
             _require_pyarrow()
-        self.entries = sorted(read_manifest(self.corpus), key=lambda e: e.id)
+        entries = read_manifest(self.corpus)
+        if config.max_modules is not None and config.max_modules < len(entries):
+            # the modules whose seeded hash is smallest: the same sample for a seed
+            entries = sorted(entries, key=lambda e: _seeded(config.seed, e.hash))
+            entries = entries[: config.max_modules]
+        self.entries = sorted(entries, key=lambda e: e.id)
         self.labels: dict[str, str] = {}
         self.label_settings: dict = {}
         self.unlabeled = 0
