@@ -97,6 +97,8 @@ class _Worker:
             stdout=subprocess.DEVNULL,
             stderr=fd,
             env=_worker_env(),
+            # its own process group, so that killing it also kills an llc-19 it runs
+            start_new_session=True,
         )
         child.close()
         self.ready = False
@@ -154,16 +156,22 @@ class _Worker:
             message += ": " + re.sub(r' on module "[0-9a-f]{64}"', "", " | ".join(detail))
         return message[:_ERROR_TEXT_LIMIT]
 
+    def _kill(self) -> None:
+        """Kill the worker and whatever it started (llc-19), its whole process group."""
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.kill()
+
     def stop(self, kill: bool = False) -> None:
         if kill:
-            self.proc.kill()
+            self._kill()
         else:
             with contextlib.suppress(OSError):
                 self.conn.send(None)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self._kill()
             self.proc.wait()
         self.conn.close()
         os.close(self.stderr_fd)
