@@ -153,3 +153,16 @@ def test_sweep_tries_every_single_edit_and_joins_the_helpful_ones(programs, eval
         for g in run.genomes.values()
         if len(g) == 1
     )
+
+
+def test_cheap_lists_go_first_only_when_the_seeds_would_overrun(programs, evaluator):
+    from llmcompiler.search.strategies import _cost, _expensive
+
+    assert _cost((OZ,)) == 105 and _cost((Pass("function(gvn,sroa<modify-cfg>)", "module"),)) == 2
+    program = programs["loops.c"]
+    run = SearchRun(evaluator, program, Objective(), Budget(10.0))
+    run.times[pipeline_text((OZ,))] = 0.01  # 45 lists of 10 ms fit 10 s
+    assert not _expensive(run, 45)
+    run.times[pipeline_text((OZ,))] = 2.0  # 45 lists of 2 s on 2 workers do not
+    assert _expensive(run, 45)
+    assert not _expensive(SearchRun(evaluator, program, Objective(), Budget(None, 50)), 45)
