@@ -57,6 +57,7 @@ class PoolStats:
     crashes: int = 0
     timeouts: int = 0
     restarts: int = 0
+    retries: int = 0  # crashed evaluations run again in a fresh worker
 
 
 def _worker_env() -> dict[str, str]:
@@ -257,6 +258,7 @@ class Evaluator:
             groups.setdefault(task.key, []).append(index)
         pending = deque(indices[0] for indices in groups.values())
         busy: dict[int, _Worker] = {}  # id(worker) -> worker
+        retried: set[int] = set()
         try:
             while pending or busy:
                 for worker in list(self._workers):
@@ -266,7 +268,7 @@ class Evaluator:
                         i = pending.popleft()
                         worker.send(i, tasks[i], tasks[i].timeout or self.timeout)
                         busy[id(worker)] = worker
-                for index, result in self._collect(busy, tasks):
+                for index, result in self._collect(busy, tasks, retried):
                     task = tasks[index]
                     if task.output is None and self.cache is not None:
                         self.cache.put(task.program.hash, task.pipeline, task.objective, result)
@@ -277,8 +279,14 @@ class Evaluator:
                 worker.task_index = None
                 self._restart(worker, kill=True)
 
-    def _collect(self, busy: dict, tasks: Sequence[Task]):
-        """Wait for replies or deadlines; return finished (index, result) pairs."""
+    def _collect(self, busy: dict, tasks: Sequence[Task], retried: set[int]):
+        """Wait for replies or deadlines; return finished (index, result) pairs.
+
+        A task whose worker crashes is run once more in the restarted (fresh) worker:
+        some LLVM crashes depend on what the process ran before (seen on GCC torture
+        tests that crash after other modules and pass alone), and a result must not
+        depend on which worker took the task. Only a second crash is reported.
+        """
         now = time.monotonic()
         wait_for = max(0.0, min(w.deadline for w in busy.values()) - now)
         ready = wait([w.conn for w in busy.values()], timeout=wait_for)
@@ -294,7 +302,15 @@ class Evaluator:
                     report = worker.crash_report()
                     del busy[id(worker)]
                     worker.task_index = None
+                    position = self._workers.index(worker)
                     self._restart(worker, kill=True)
+                    if index not in retried:
+                        retried.add(index)
+                        self.stats.retries += 1
+                        fresh = self._workers[position]
+                        fresh.send(index, tasks[index], tasks[index].timeout or self.timeout)
+                        busy[id(fresh)] = fresh
+                        continue
                     finished.append((index, EvalResult(CRASH, error=report)))
                     continue
                 if reply.get("missing"):  # the worker evicted the module: resend it
