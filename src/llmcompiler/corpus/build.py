@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from llmcompiler import raycluster
+from llmcompiler import parallel
 from llmcompiler.corpus import store
 from llmcompiler.corpus.sources import Item, expand
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm import Module, version
-from llmcompiler.llvm.toolchain import compile_source, tool
-from llmcompiler.program import IR_SUFFIXES, program_from_ir
+from llmcompiler.llvm.toolchain import compile_source
+from llmcompiler.program import IR_SUFFIXES, Program, program_from_ir
+from llmcompiler.search.validate import RunSpec, Validator
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ def compile_item(item: Item, config: CorpusConfig) -> dict:
         return {"ok": False, "error": f"{item.path}: {err.strerror}"}
     runnable = False
     if item.run and program.has_main and config.check_runnable:
-        runnable = _runs(program.bitcode, config.run_timeout)
+        runnable = _runs(program, config.run_timeout)
     return {
         "ok": True,
         "bitcode": program.bitcode,
@@ -81,23 +80,16 @@ def compile_item(item: Item, config: CorpusConfig) -> dict:
     }
 
 
-def _runs(bitcode: bytes, timeout: float) -> bool:
+def _runs(program: Program, timeout: float) -> bool:
     """Whether the -O0 build links and exits 0 within ``timeout`` seconds."""
-    with tempfile.TemporaryDirectory(prefix="llmc-corpus-") as tmp:
-        exe = os.path.join(tmp, "prog")
-        build = subprocess.run(
-            [tool("clang++"), "-x", "ir", "-", "-O0", "-o", exe, "-no-pie", "-lm", "-w"],
-            input=bitcode,
-            capture_output=True,
-            timeout=300,
-        )
-        if build.returncode != 0:
-            return False
-        try:
-            proc = subprocess.run([exe], capture_output=True, timeout=timeout, cwd=tmp)
-        except subprocess.TimeoutExpired:
-            return False
-        return proc.returncode == 0
+    try:
+        validator = Validator(program, RunSpec(timeout=timeout))
+    except LLMCError:  # does not link
+        return False
+    try:
+        return validator.expected.returncode == 0
+    finally:
+        validator.close()
 
 
 def _first_lines(text: str, lines: int = 3, limit: int = 500) -> str:
@@ -131,7 +123,7 @@ def build_corpus(
     for item in items:
         if item.id in done_ids:
             yield Event("skipped", item)
-    results = _run_ray(todo, config, ray_address) if ray_address else _run_local(todo, config)
+    results = _run(todo, config, ray_address)
     with (
         open(root / store.MANIFEST, "a") as manifest,
         open(root / store.FAILURES, "a") as failures,
@@ -219,37 +211,23 @@ def write_info(root: Path, specs: Sequence[str], config: CorpusConfig) -> dict:
     return info
 
 
-def _run_local(todo: list[Item], config: CorpusConfig) -> Iterator[dict]:
-    """Results in item order from a process pool; a crashed worker fails its item only."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    context = multiprocessing.get_context("spawn")
-    start = 0
-    while start < len(todo):
-        pool = ProcessPoolExecutor(max_workers=max(1, config.jobs), mp_context=context)
-        try:
-            futures = [pool.submit(compile_item, item, config) for item in todo[start:]]
-            for future in futures:
-                try:
-                    result = future.result()
-                except BrokenProcessPool:
-                    yield {"ok": False, "error": "the compiling process crashed"}
-                    start += 1
-                    break
-                yield result
-                start += 1
-        finally:
-            pool.shutdown(cancel_futures=True)
+def _compile_job(job: tuple[Item, CorpusConfig]) -> dict:
+    return compile_item(*job)
 
 
-def _run_ray(todo: list[Item], config: CorpusConfig, address: str) -> Iterator[dict]:
-    ray = raycluster.connect(address)
-    remote = ray.remote(num_cpus=1, max_retries=0)(compile_item)
-    refs = [remote.remote(item, config) for item in todo]
-    for ref in refs:
-        try:
-            yield ray.get(ref)
-        except ray.exceptions.RayError as err:
-            yield {"ok": False, "error": f"Ray task failed: {_first_lines(str(err), 1)}"}
+def _run(todo: list[Item], config: CorpusConfig, ray_address: str | None) -> Iterator[dict]:
+    """Results in item order, from local processes or Ray tasks; an item whose process
+    died (or whose task failed) gets a failed result and the rest go on."""
+    jobs = [(item, config) for item in todo]
+    if ray_address:
+        results = parallel.ordered_ray(_compile_job, jobs, ray_address)
+    else:
+        results = parallel.ordered_local(_compile_job, jobs, config.jobs)
+    for _, result in results:
+        if isinstance(result, BaseException):
+            yield {
+                "ok": False,
+                "error": f"the compiling process failed: {_first_lines(str(result), 1)}",
+            }
+        else:
+            yield result

@@ -21,17 +21,15 @@ has records in two splits.
 from __future__ import annotations
 
 import atexit
-import collections
 import contextlib
 import hashlib
 import json
 import os
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from llmcompiler import raycluster
+from llmcompiler import parallel
 from llmcompiler.corpus.store import CorpusEntry, read_info, read_manifest
 from llmcompiler.datasets.disassembly import TARGET, disassembly_records
 from llmcompiler.datasets.emulation import EmulationConfig, emulation_records
@@ -228,62 +226,22 @@ def run_jobs(jobs: list[ModuleJob], processes: int = 1, ray: str | None = None):
             for job in jobs:
                 yield generate_module(job, evaluator)
     else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        workers = min(processes, len(jobs))
-        # A bounded window of submitted jobs: results are yielded in job order and
-        # dropped once yielded, so memory holds a few modules' records, not all of them.
-        window = 4 * workers
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            pending: collections.deque = collections.deque()
-            queue = iter(jobs)
-            try:
-                while True:
-                    while len(pending) < window:
-                        job = next(queue, None)
-                        if job is None:
-                            break
-                        pending.append((job, pool.submit(_in_worker, job)))
-                    if not pending:
-                        break
-                    job, future = pending.popleft()
-                    try:
-                        outcome = future.result()
-                    except LLVMNotFoundError:
-                        raise
-                    except Exception as err:  # the process died: this module failed
-                        outcome = ModuleOutcome(job.entry.id, job.entry.hash, error=f"{err!r}")
-                    del future
-                    yield outcome
-            finally:
-                for _, future in pending:
-                    future.cancel()
+        for job, outcome in parallel.ordered_local(_in_worker, jobs, processes):
+            yield _outcome(job, outcome, "")
 
 
 def _run_ray(jobs: list[ModuleJob], address: str):
-    ray = raycluster.connect(address)
-    remote = ray.remote(num_cpus=1)(_in_worker)
-    # in order, with a bounded window of tasks in flight (Ray runs them in parallel
-    # meanwhile); a result is released once yielded
-    window = max(8, 4 * int(ray.cluster_resources().get("CPU", 1)))
-    pending: collections.deque = collections.deque()
-    queue = iter(jobs)
-    while True:
-        while len(pending) < window:
-            job = next(queue, None)
-            if job is None:
-                break
-            pending.append((job, remote.remote(job)))
-        if not pending:
-            return
-        job, ref = pending.popleft()
-        try:
-            outcome = ray.get(ref)
-        except ray.exceptions.RayError as err:  # the task or its worker died
-            outcome = ModuleOutcome(job.entry.id, job.entry.hash, error=f"ray: {err}")
-        del ref
-        yield outcome
+    for job, outcome in parallel.ordered_ray(_in_worker, jobs, address):
+        yield _outcome(job, outcome, "ray: ")
+
+
+def _outcome(job: ModuleJob, result, prefix: str) -> ModuleOutcome:
+    """The job's outcome, or a failed one when its process (or Ray task) died."""
+    if isinstance(result, LLVMNotFoundError):
+        raise result
+    if isinstance(result, BaseException):
+        return ModuleOutcome(job.entry.id, job.entry.hash, error=f"{prefix}{result!r}")
+    return result
 
 
 # -- the whole build ----------------------------------------------------------------

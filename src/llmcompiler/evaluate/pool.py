@@ -266,7 +266,7 @@ class Evaluator:
                         break
                     if worker.task_index is None:
                         i = pending.popleft()
-                        worker.send(i, tasks[i], tasks[i].timeout or self.timeout)
+                        worker.send(i, tasks[i], self._limit(tasks[i]))
                         busy[id(worker)] = worker
                 for index, result in self._collect(busy, tasks, retried):
                     task = tasks[index]
@@ -278,6 +278,10 @@ class Evaluator:
             for worker in list(busy.values()):  # abandoned mid-run: start clean
                 worker.task_index = None
                 self._restart(worker, kill=True)
+
+    def _limit(self, task: Task) -> float:
+        """Seconds ``task`` may take: its own timeout, else the pool's."""
+        return task.timeout or self.timeout
 
     def _collect(self, busy: dict, tasks: Sequence[Task], retried: set[int]):
         """Wait for replies or deadlines; return finished (index, result) pairs.
@@ -308,14 +312,14 @@ class Evaluator:
                         retried.add(index)
                         self.stats.retries += 1
                         fresh = self._workers[position]
-                        fresh.send(index, tasks[index], tasks[index].timeout or self.timeout)
+                        fresh.send(index, tasks[index], self._limit(tasks[index]))
                         busy[id(fresh)] = fresh
                         continue
                     finished.append((index, EvalResult(CRASH, error=report)))
                     continue
                 if reply.get("missing"):  # the worker evicted the module: resend it
                     worker.loaded.discard(tasks[index].program.hash)
-                    worker.send(index, tasks[index], tasks[index].timeout or self.timeout)
+                    worker.send(index, tasks[index], self._limit(tasks[index]))
                     continue
                 self.stats.evaluations += 1
                 del busy[id(worker)]
@@ -329,7 +333,7 @@ class Evaluator:
                 del busy[id(worker)]
                 worker.task_index = None
                 self._restart(worker, kill=True)
-                limit = tasks[index].timeout or self.timeout
+                limit = self._limit(tasks[index])
                 timed_out = EvalResult(TIMEOUT, error=f"timed out after {limit:g} s", seconds=limit)
                 finished.append((index, timed_out))
         return finished

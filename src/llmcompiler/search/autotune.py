@@ -11,7 +11,7 @@ import atexit
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from llmcompiler import raycluster
+from llmcompiler import parallel
 from llmcompiler.errors import LLMCError
 from llmcompiler.evaluate import Evaluator, ResultCache
 from llmcompiler.program import Program
@@ -107,7 +107,7 @@ def _run_local(todo, config, jobs, cache_path) -> Iterator[dict]:
 
 
 def _run_ray(todo, config, address: str) -> Iterator[dict]:
-    ray = raycluster.connect(address)
+    ray = parallel.connect(address)
     remote = ray.remote(num_cpus=1)(tune_program)
     refs = [remote.remote(p, config) for p in todo]
     while refs:
