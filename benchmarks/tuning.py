@@ -8,7 +8,7 @@ improved / equal / worse, and evaluations and seconds per program. All final num
 are measured with llc-19 (size) or the instruction count of the optimized IR.
 
 Usage: python benchmarks/tuning.py SETS_DIR [--budgets 1,10] [--objectives size,instcount]
-       [--limit N] [--jobs 2] [--out results.jsonl]
+       [--limit N] [--jobs 2] [--validate] [--out results.jsonl]
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ def summarize(rows: list[dict]) -> dict:
         "worse": sum(i < 0 for i in imps) / n * 100,
         "evaluations": sum(r["evaluations"] for r in rows) / n,
         "seconds": sum(r["seconds"] for r in rows) / n,
+        "max_seconds": max(r["seconds"] for r in rows),
+        "validated": sum(r.get("validated") is True for r in rows),
+        "unchecked": sum(r.get("validated") is None for r in rows),
+        "failed": sum(r.get("validated") is False for r in rows),
+        "discarded": sum(r.get("discarded_by_validation", 0) for r in rows),
     }
 
 
@@ -70,6 +75,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--coreset", default=None, help="coreset file (default: shipped)")
     parser.add_argument("--no-baselines", action="store_true", help="skip -Oz and coreset")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="searches check winners against the -O0 build (programs with main)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="per-program results (JSONL)")
     args = parser.parse_args()
     coreset = load_coreset(args.coreset)
@@ -104,7 +114,11 @@ def main() -> int:
                 rows = []
                 for program in programs:
                     config = TuneConfig(
-                        budget=budget, metric=objective, coreset=lists, seed=args.seed
+                        budget=budget,
+                        metric=objective,
+                        coreset=lists,
+                        seed=args.seed,
+                        validate=args.validate and label.startswith("search"),
                     )
                     try:
                         r = optimize(ev, program, config)
@@ -121,6 +135,10 @@ def main() -> int:
                         "evaluations": r.evaluations,
                         "seconds": r.seconds,
                         "pipeline": r.pipeline,
+                        "validated": r.validated,
+                        "discarded_by_validation": sum(
+                            why.startswith("validation failed") for _, why in r.discarded
+                        ),
                     }
                     rows.append(row)
                     if out:
@@ -132,9 +150,16 @@ def main() -> int:
                     f"{objective:9} {label:12} mean {s['mean_pct']:6.2f}%  geomean "
                     f"{s['geomean_pct']:6.2f}%  improved/equal/worse {s['improved']:5.1f}/"
                     f"{s['equal']:5.1f}/{s['worse']:4.1f}%  evals {s['evaluations']:7.1f}  "
-                    f"seconds {s['seconds']:6.2f}",
+                    f"seconds {s['seconds']:6.2f} (max {s['max_seconds']:.1f})",
                     flush=True,
                 )
+                if config.validate:
+                    print(
+                        f"{'':22} validated {s['validated']}, not checked (no main) "
+                        f"{s['unchecked']}, failed {s['failed']}; candidates discarded by "
+                        f"validation {s['discarded']}",
+                        flush=True,
+                    )
     return 0
 
 

@@ -6,12 +6,13 @@ import math
 import time
 from dataclasses import dataclass
 
-from llmcompiler.evaluate import Evaluator, Objective, Task
+from llmcompiler.evaluate import EvalResult, Evaluator, Objective, Task
 from llmcompiler.program import Program
 from llmcompiler.search.space import Genome, pipeline_text
 
 Score = tuple[float, float]
 FAILED: Score = (math.inf, math.inf)
+MIN_TIMEOUT = 0.5  # seconds: the shortest limit an evaluation gets near the budget's end
 
 
 @dataclass(frozen=True)
@@ -78,16 +79,31 @@ class SearchRun:
         if self.budget.evaluations is not None and not force:
             left = max(0, self.budget.evaluations - self.evaluations)
             new = dict(list(new.items())[:left])
-        tasks = [Task(self.program, text, self.objective, timeout=self.timeout) for text in new]
+        timeout = self.timeout
+        left = self.time_left()
+        if not force and timeout is not None and left is not None:
+            # a list still running when the budget ends is of no use to the search
+            timeout = max(MIN_TIMEOUT, min(timeout, left))
+        tasks = [Task(self.program, text, self.objective, timeout=timeout) for text in new]
         texts = list(new)
         for index, result in self.evaluator.run(tasks):
-            text = texts[index]
-            self.genomes[text] = new[text]
-            self.results[text] = (result.size, result.instcount)
-            self.times[text] = result.seconds
-            self.scores[text] = self.score(result.size, result.instcount) if result.ok else FAILED
+            self.record(new[texts[index]], result)
         self.evaluations += len(tasks)
         return [self.scores.get(pipeline_text(g), FAILED) for g in genomes]
+
+    def record(self, genome: Genome, result: EvalResult) -> None:
+        """Remember one evaluation's result (made here or by the caller)."""
+        text = pipeline_text(genome)
+        self.genomes[text] = genome
+        self.results[text] = (result.size, result.instcount)
+        self.times[text] = result.seconds
+        self.scores[text] = self.score(result.size, result.instcount) if result.ok else FAILED
+
+    def time_left(self) -> float | None:
+        """Seconds of search time left before the reserve (None: no time budget)."""
+        if self.budget.seconds is None:
+            return None
+        return self.budget.seconds - self.reserve - self.elapsed()
 
     def ranked(self) -> list[tuple[Score, str]]:
         """Every successful pass list, best first (ties: shorter, then text order)."""

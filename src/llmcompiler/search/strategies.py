@@ -98,8 +98,8 @@ def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWE
                 helped.append((score, edit))
     helped.sort(key=lambda se: (se[0], se[1][0], se[1][1] or ""))
     joined = []
-    for n in (2, 4, 8, len(helped)):
-        if n <= len(helped):
+    for n in sorted({2, 4, 8, len(helped)}):
+        if 0 < n <= len(helped):
             top = dict(start)
             for _, (i, new) in helped[:n]:
                 top[i] = new
