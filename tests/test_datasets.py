@@ -129,7 +129,7 @@ def test_emulation_lists_depend_on_seed_and_module_only(emulation, corpus, tmp_p
 
 
 def test_parsers_read_back_every_completion(emulation):
-    from llmcompiler.datasets.prompts import parse_answer
+    from llmcompiler.prompts import parse_answer
 
     for r in records(emulation):
         answer = parse_answer(r["completion"])
@@ -296,7 +296,7 @@ def test_flag_tuning_from_an_autotuning_database(corpus, tmp_path, capsys):
         expected = (r["oz_size"] - r["size"]) / r["oz_size"] * 100
         assert r["improvement_pct"] == pytest.approx(expected, abs=1e-4)
         assert r["size"] <= r["oz_size"]
-        from llmcompiler.datasets.prompts import parse_answer
+        from llmcompiler.prompts import parse_answer
 
         answer = parse_answer(r["completion"])
         assert (answer.passes, answer.size, answer.code) == (r["passes"], r["size"], r["output_ir"])

@@ -37,3 +37,7 @@ class PipelineError(LLMCError):
 
 class EvaluationError(LLMCError):
     """Running a pipeline failed (crash, timeout, verifier rejected its output)."""
+
+
+class ModelError(LLMCError):
+    """A model cannot be loaded or cannot do the task asked of it."""

@@ -375,7 +375,7 @@ class DatasetBuild:
             "llvm_version": ".".join(map(str, version())),
             "generator": self.config.generator(),
             "tokenizer": {**self.tokenizer.describe(), "special_tokens": SPECIAL_TOKENS},
-            "prompt_format": "LLM Compiler (Meta, 2024); see llmcompiler.datasets.prompts",
+            "prompt_format": "LLM Compiler (Meta, 2024); see llmcompiler.prompts",
             "corpus": {
                 "path": self.corpus,
                 "hash": corpus_hash(self.entries),

@@ -16,7 +16,7 @@ llc-19, should give the same assembly.
 
 from __future__ import annotations
 
-from llmcompiler.datasets import prompts
+from llmcompiler import prompts
 from llmcompiler.datasets.measure import ir_text, measure, text
 from llmcompiler.evaluate import Evaluator
 from llmcompiler.program import Program

@@ -22,7 +22,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from llmcompiler.datasets import prompts
+from llmcompiler import prompts
 from llmcompiler.datasets.measure import EXACT, ir_text, measure, pass_count, text
 from llmcompiler.evaluate import Evaluator, Task
 from llmcompiler.passes import Pipeline, load_vocabulary, random_pipeline

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from llmcompiler.datasets import prompts
+from llmcompiler import prompts
 from llmcompiler.datasets.measure import ModuleError, ir_text, measure, pass_count
 from llmcompiler.errors import LLMCError
 from llmcompiler.evaluate import Evaluator
