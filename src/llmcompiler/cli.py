@@ -137,6 +137,25 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser("narrow", help="integer operations that fit a narrower type, with proofs")
     )
 
+    from llmcompiler import cli_ranker
+
+    cli_ranker.add_arguments(
+        sub.add_parser("ranker", help="build the built-in flag-tuning model (gain matrix, fit)")
+    )
+    from llmcompiler import cli_eval, cli_tasks, cli_train
+
+    cli_tasks.add_disasm_arguments(
+        sub.add_parser("disasm", help="lift x86-64 assembly to LLVM IR with a model, verified")
+    )
+    cli_tasks.add_emulate_arguments(
+        sub.add_parser("emulate", help="a model's predicted IR and size beside the compiler's")
+    )
+    cli_train.add_arguments(
+        sub.add_parser("train", help="fine-tune a causal LM on a dataset (completion-only loss)")
+    )
+    cli_eval.add_arguments(
+        sub.add_parser("eval", help="evaluate a method or model on a task: JSON + HTML report")
+    )
     passes = sub.add_parser("passes", help="the pass vocabulary (LLVM 19), pipeline checks")
     passes.add_argument("--excluded", action="store_true", help="list excluded passes and why")
     passes.add_argument("--check", metavar="PIPELINE", help="parse and validate a pipeline")
@@ -178,6 +197,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             from llmcompiler.cli_narrow import run_narrow
 
             return run_narrow(args)
+        if args.command == "ranker":
+            from llmcompiler.cli_ranker import run_ranker
+
+            return run_ranker(args, _progress)
+        if args.command in ("disasm", "emulate"):
+            from llmcompiler import cli_tasks
+
+            if args.command == "disasm":
+                return cli_tasks.run_disasm(args)
+            return cli_tasks.run_emulate(args)
+        if args.command == "train":
+            from llmcompiler.cli_train import run_train
+
+            return run_train(args)
+        if args.command == "eval":
+            from llmcompiler.cli_eval import run_eval
+
+            return run_eval(args, _progress)
         if args.command == "optimize":
             from llmcompiler.cli_optimize import run_optimize
 

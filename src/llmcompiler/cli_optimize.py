@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from llmcompiler.errors import LLMCError
@@ -42,9 +43,20 @@ def add_arguments(p) -> None:
     )
     p.add_argument(
         "--method",
-        choices=sorted(METHODS),
+        choices=sorted([*METHODS, "model"]),
         default="local",
-        help="local: coreset then evolution (default); greedy and random baselines",
+        help="local: the model's lists, the coreset, then evolution (default); model: the "
+        "model's lists only (--candidates evaluations and -Oz); greedy and random baselines",
+    )
+    p.add_argument(
+        "--model",
+        default="builtin",
+        metavar="builtin|PATH",
+        help="pass-list model: the built-in ranker (default) or a Hugging Face checkpoint",
+    )
+    p.add_argument("--no-model", action="store_true", help="search without model proposals")
+    p.add_argument(
+        "--candidates", type=int, default=5, metavar="K", help="pass lists asked of the model"
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -95,6 +107,18 @@ def run_optimize(args, cache_path: str | None, progress) -> int:
         validate=args.validate,
         run=RunSpec(tuple(args.args.split()), stdin, args.run_timeout),
     )
+    if args.candidates < 1:
+        print("llmc: error: --candidates must be at least 1", file=sys.stderr)
+        return 2
+    model = None
+    if args.method == "model" or not args.no_model:
+        if args.method == "model" and args.no_model:
+            print("llmc: error: --method model needs a model (drop --no-model)", file=sys.stderr)
+            return 2
+        from llmcompiler.model.loading import load_pass_list_model
+
+        model = load_pass_list_model(args.model)
+    config = replace(config, model=model, candidates=args.candidates)
     jobs = args.jobs or default_jobs()
     failed = 0
     results = []
@@ -127,6 +151,8 @@ def run_optimize(args, cache_path: str | None, progress) -> int:
         print(json.dumps([r.to_json() for r in results], indent=2))
     if cache is not None:
         cache.close()
+    if model is not None:
+        model.close()
     return 1 if failed else 0
 
 
@@ -174,6 +200,13 @@ def print_result(r, header: bool, name_width: int = 24) -> None:
     print(f"  passes: {r.pipeline}")
     if r.summary() != r.pipeline:
         print(f"  (that is: {r.summary()})")
+    if r.proposals:
+        valid = [p for p in r.proposals if p.size is not None]
+        line = f"  model: {len(r.proposals)} lists proposed, {len(valid)} compiled"
+        if valid:
+            best = min(p.size for p in valid)
+            line += f", best {best} bytes ({(r.oz.size - best) / r.oz.size * 100:+.2f}% vs -Oz)"
+        print(line)
     if r.needs_llmc:
         print(
             "  (holds llmc-narrow, llmcompiler's own step: reproduce it with llmc opt, not opt-19)"

@@ -8,9 +8,10 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from llmcompiler.errors import EvaluationError, PipelineError
+from llmcompiler.errors import EvaluationError, LLMCError, PipelineError
 from llmcompiler.evaluate import Evaluator, Objective, Task
 from llmcompiler.llvm.objsize import undefined_symbols
+from llmcompiler.model.base import Candidate, PassListModel
 from llmcompiler.passes import Pass, load_vocabulary, parse_pipeline, steps_in
 from llmcompiler.program import Program
 from llmcompiler.search.minimize import minimize
@@ -49,6 +50,10 @@ class TuneConfig:
         run: arguments, stdin and timeout for validation runs.
         minimize: drop passes that do not help from the returned list.
         attempts: candidates tried (minimized, measured, validated) before -Oz is returned.
+        model: a pass-list model (llmcompiler.model). With method "model" its candidates
+            are all that is tried (each measured with llc-19; nothing is minimized); with
+            the other methods they are tried first, before the coreset.
+        candidates: how many pass lists to ask the model for.
     """
 
     budget: Budget = field(default_factory=Budget)
@@ -60,12 +65,28 @@ class TuneConfig:
     run: RunSpec = field(default_factory=RunSpec)
     minimize: bool = True
     attempts: int = 5
+    model: PassListModel | None = None
+    candidates: int = 5
 
 
 @dataclass(frozen=True)
 class Measure:
     size: int
     instcount: int
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One pass list a model proposed, as the compiler measured it (llc-19).
+
+    ``size``/``instcount`` are None when the list was invalid or failed (``error`` says
+    why); ``error`` is also set for a list that ran but was rejected by a check.
+    """
+
+    pipeline: str | None
+    error: str | None
+    size: int | None
+    instcount: int | None
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,8 @@ class TuneResult:
     runners_up: tuple[tuple[str, int, int, float], ...] = ()
     #: the returned list as search's genes (an edited -Oz is one gene)
     genome: Genome = ()
+    #: the model's candidates, in the model's order (empty without a model)
+    proposals: tuple[Proposal, ...] = ()
 
     def summary(self) -> str:
         """The pass list with any edited -Oz shown by its edits instead of its full text."""
@@ -135,6 +158,16 @@ class TuneResult:
             "validation": self.validation,
             "method": self.method,
             "discarded": [{"pipeline": p, "reason": r} for p, r in self.discarded],
+            **(
+                {
+                    "proposals": [
+                        {"pipeline": p.pipeline, "error": p.error, "size": p.size}
+                        for p in self.proposals
+                    ]
+                }
+                if self.proposals
+                else {}
+            ),
         }
 
 
@@ -217,9 +250,17 @@ def optimize(
         EvaluationError: -Oz itself fails on this program.
         ValueError: unknown method or metric.
     """
+    if config.method == "model":
+        return _model_only(evaluator, program, config, output)
     if config.method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, not {config.method!r}")
+        raise ValueError(
+            f"method must be one of {sorted([*METHODS, 'model'])}, not {config.method!r}"
+        )
     start = time.monotonic()
+    seeds = config.coreset
+    if config.model is not None:
+        asked = propose(config.model, program, config.candidates)
+        seeds = tuple(c.pipeline for c in asked if c.pipeline) + seeds
     run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
     primary = 0 if config.metric == "size" else 1  # index into (size, instcount)
     # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
@@ -241,7 +282,7 @@ def optimize(
     linkage = _LinkageCheck(evaluator, program)
     rng = random.Random(config.seed)
     METHODS[config.method](
-        run, rng, genes(load_vocabulary()), coreset_genomes(config.coreset), oz_template()
+        run, rng, genes(load_vocabulary()), coreset_genomes(seeds), oz_template()
     )
 
     validator = None
@@ -290,14 +331,7 @@ def optimize(
             break
         if chosen is None:  # nothing better passed: -Oz, validated or not
             if validator:
-                failed = dict(discarded).get(OZ_PIPELINE)
-                if failed is None:
-                    with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
-                    same, why = validator.check(with_code.output)
-                    failed = None if same else f"validation failed: {why}"
-                    validation = why if same else failed
-                else:
-                    validation = failed
+                validation = _check_oz(evaluator, program, validator, discarded)
             chosen = (OZ_PIPELINE, oz, (OZ,))
     finally:
         if validator:
@@ -331,4 +365,120 @@ def optimize(
         output=artifact,
         runners_up=tuple(runners_up),
         genome=genome,
+    )
+
+
+def _check_oz(evaluator: Evaluator, program: Program, validator: Validator, discarded: list) -> str:
+    """Validate -Oz itself (the fallback); return the validation text."""
+    failed = dict(discarded).get(OZ_PIPELINE)
+    if failed is not None:
+        return failed
+    with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
+    same, why = validator.check(with_code.output)
+    return why if same else f"validation failed: {why}"
+
+
+def propose(model: PassListModel, program: Program, k: int) -> list[Candidate]:
+    """The model's candidates for ``program``; a model that fails gives one empty
+    candidate with the reason (a model's failure must not stop a batch)."""
+    try:
+        return list(model.propose(program, k))[:k]
+    except LLMCError as err:
+        return [Candidate(None, f"model failed: {err}")]
+    except Exception as err:  # noqa: BLE001 - whatever a model back end raises
+        return [Candidate(None, f"model failed: {type(err).__name__}: {err}")]
+
+
+def _model_only(
+    evaluator: Evaluator, program: Program, config: TuneConfig, output: str | None
+) -> TuneResult:
+    """Method "model": measure -Oz and the model's candidates with llc-19 (in parallel),
+    keep the best that beats -Oz and passes the checks, else -Oz. Evaluations counted:
+    -Oz and each distinct valid candidate."""
+    start = time.monotonic()
+    if config.model is None:
+        raise ValueError('method "model" needs a model (TuneConfig.model)')
+    primary = 0 if config.metric == "size" else 1
+    asked = propose(config.model, program, config.candidates)
+    pipelines = list(dict.fromkeys(c.pipeline for c in asked if c.pipeline))
+    validator = Validator(program, config.run) if config.validate and program.has_main else None
+    want = "bitcode" if validator else None
+    tasks = [Task(program, OZ_PIPELINE, EXACT)]
+    tasks += [Task(program, p, EXACT, output=want) for p in pipelines]
+    results = dict(evaluator.run(tasks))
+    oz = results[0]
+    if not oz.ok:
+        raise EvaluationError(f"{program.name}: -Oz fails: {oz.status}: {oz.error}")
+    measured = {p: results[i + 1] for i, p in enumerate(pipelines)}
+    linkage = _LinkageCheck(evaluator, program)
+    validation = "not requested"
+    if config.validate and not program.has_main:
+        validation = "not validated (no main)"
+    base = (oz.size, oz.instcount)[primary]
+    rejected: dict[str, str] = {}
+    chosen = None
+    discarded: list[tuple[str, str]] = []
+    try:
+        order = sorted(
+            (p for p in pipelines if measured[p].ok),
+            key=lambda p: ((measured[p].size, measured[p].instcount)[primary], pipelines.index(p)),
+        )
+        for p in order:
+            r = measured[p]
+            if (r.size, r.instcount)[primary] >= base:
+                break
+            why = linkage.dropped(p)
+            if why is None and validator:
+                same, text = validator.check(r.output)
+                why = None if same else f"validation failed: {text}"
+                validation = text if same else validation
+            if why is not None:
+                rejected[p] = why
+                discarded.append((p, why))
+                continue
+            chosen = (p, r)
+            break
+        if chosen is None:
+            if validator:
+                validation = _check_oz(evaluator, program, validator, discarded)
+            chosen = (OZ_PIPELINE, oz)
+    finally:
+        if validator:
+            validator.close()
+    pipeline, best = chosen
+    proposals = []
+    for c in asked:
+        if c.pipeline is None:
+            proposals.append(Proposal(None, c.error, None, None))
+            continue
+        r = measured[c.pipeline]
+        error = None if r.ok else f"{r.status}: {r.error}"
+        proposals.append(
+            Proposal(
+                c.pipeline,
+                error or rejected.get(c.pipeline),
+                r.size if r.ok else None,
+                r.instcount if r.ok else None,
+            )
+        )
+    value = (best.size, best.instcount)[primary]
+    artifact = None
+    if output is not None:
+        artifact = evaluator.evaluate(program, pipeline, EXACT, output=output).output
+    return TuneResult(
+        file=program.name,
+        objective=config.metric,
+        oz=Measure(oz.size, oz.instcount),
+        pipeline=pipeline,
+        best=Measure(best.size, best.instcount),
+        improvement_pct=(base - value) / base * 100 if base else 0.0,
+        evaluations=1 + len(pipelines),
+        seconds=time.monotonic() - start,
+        validated=None if validator is None else not validation.startswith("validation failed"),
+        validation=validation,
+        method="model",
+        discarded=tuple(discarded),
+        output=artifact,
+        genome=(OZ,) if pipeline == OZ_PIPELINE else (Pass(pipeline, "module"),),
+        proposals=tuple(proposals),
     )
