@@ -9,6 +9,10 @@ are measured with llc-19 (size) or the instruction count of the optimized IR.
 
 Usage: python benchmarks/tuning.py SETS_DIR [--budgets 1,10] [--objectives size,instcount]
        [--limit N] [--jobs 2] [--validate] [--out results.jsonl]
+       [--model builtin|PATH [--candidates 4] [--only-model]]
+
+With --model, a "model k=K" run asks the model for K lists and keeps the best of them
+and -Oz, all measured with llc-19 (K + 1 evaluations per program).
 """
 
 from __future__ import annotations
@@ -81,6 +85,16 @@ def main() -> int:
         help="searches check winners against the -O0 build (programs with main)",
     )
     parser.add_argument("--out", type=Path, default=None, help="per-program results (JSONL)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="builtin|PATH",
+        help="also run the model method: the model's lists and -Oz, nothing else",
+    )
+    parser.add_argument("--candidates", type=int, default=4, help="lists asked of the model")
+    parser.add_argument(
+        "--only-model", action="store_true", help="with --model: skip baselines and searches"
+    )
     args = parser.parse_args()
     coreset = load_coreset(args.coreset)
     print(f"coreset: {len(coreset.pipelines)} lists, from: {coreset.provenance.get('corpus')}")
@@ -96,6 +110,11 @@ def main() -> int:
     budgets = [float(b) for b in args.budgets.split(",")]
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 (closed at exit)
     table = []
+    model = None
+    if args.model:
+        from llmcompiler.model.loading import load_pass_list_model
+
+        model = load_pass_list_model(args.model)
     with Evaluator(jobs=args.jobs) as ev:
         for objective in args.objectives.split(","):
             key = "size" if objective == "size" else "instcount"
@@ -110,6 +129,10 @@ def main() -> int:
                 ]
             )
             runs += [(f"search {b:g}s", Budget(b), coreset.pipelines) for b in budgets]
+            if model is not None:
+                label = f"model k={args.candidates}"
+                runs = [] if args.only_model else runs
+                runs.append((label, Budget(None, 1 + args.candidates), ()))
             for label, budget, lists in runs:
                 rows = []
                 for program in programs:
@@ -119,6 +142,11 @@ def main() -> int:
                         coreset=lists,
                         seed=args.seed,
                         validate=args.validate and label.startswith("search"),
+                        **(
+                            {"method": "model", "model": model, "candidates": args.candidates}
+                            if label.startswith("model")
+                            else {}
+                        ),
                     )
                     try:
                         r = optimize(ev, program, config)

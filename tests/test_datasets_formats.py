@@ -10,15 +10,15 @@ import pytest
 
 from conftest import FIXTURES
 from dataset_corpus import make_corpus, records
-from llmcompiler.cli import main
 from llmcompiler import prompts
+from llmcompiler.cli import main
 from llmcompiler.datasets.build import DatasetBuild, DatasetConfig
 from llmcompiler.datasets.emulation import EmulationConfig
-from llmcompiler.prompts import parse_answer
 from llmcompiler.datasets.tokens import EstimateTokenizer, HFTokenizer, make_tokenizer
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm import Module
 from llmcompiler.program import load_program
+from llmcompiler.prompts import parse_answer
 
 
 @pytest.fixture
