@@ -52,7 +52,9 @@ count_ir_text = count_text_instructions  # the reference count of opt's text out
 
 
 def exact_size(program, pipeline: str) -> int:
-    """The reference binary size: opt-19, then llc-19, measured by Berkeley rules.
+    """The reference binary size: llc-19 on the IR text opt-19 prints (``opt -S``),
+    measured by Berkeley rules (README, Definitions: textual IR carries no use-list
+    order, so this is what compiling the printed IR gives).
 
     opt-19 cannot run llmcompiler's own ``llmc-narrow`` step: for a list holding it,
     opt-19 runs the LLVM segments and ``apply_narrowing`` runs in this process between them.
@@ -65,4 +67,4 @@ def exact_size(program, pipeline: str) -> int:
                 bitcode = module.to_bitcode()
         else:
             bitcode = opt(bitcode, part, text=False)
-    return berkeley_size(llc_object(bitcode)).binary_size
+    return berkeley_size(llc_object(opt(bitcode, "verify"))).binary_size

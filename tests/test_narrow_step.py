@@ -145,7 +145,15 @@ def test_optimize_keeps_a_list_with_the_step(program, pool, capsys, tmp_path):
     assert result.best.size == _by_hand(program)[0] < result.oz.size
     coreset = tmp_path / "coreset.json"
     coreset.write_text(json.dumps({"lists": [{"pipeline": PIPELINE}]}))
-    argv = ["optimize", str(NARROW_C), "--coreset", str(coreset), "--evaluations", "4"]
+    argv = [
+        "optimize",
+        str(NARROW_C),
+        "--coreset",
+        str(coreset),
+        "--evaluations",
+        "4",
+        "--no-model",
+    ]
     assert main(argv) == 0
     table = capsys.readouterr().out
     assert f"passes: {PIPELINE}" in table and "reproduce it with llmc opt" in table

@@ -38,7 +38,7 @@ def add_arguments(p) -> None:
         type=int,
         default=None,
         metavar="K",
-        help="answers per item (default: 5 for flag tuning, 1 otherwise)",
+        help="answers per item (default: 4 for flag tuning, 1 otherwise)",
     )
     p.add_argument(
         "--budget",

@@ -56,7 +56,11 @@ def add_arguments(p) -> None:
     )
     p.add_argument("--no-model", action="store_true", help="search without model proposals")
     p.add_argument(
-        "--candidates", type=int, default=5, metavar="K", help="pass lists asked of the model"
+        "--candidates",
+        type=int,
+        default=4,
+        metavar="K",
+        help="pass lists asked of the model (default 4: with -Oz, 5 evaluations)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(

@@ -79,7 +79,8 @@ class EvalConfig:
         model: "builtin" or a model directory; None: "builtin" for method "model" and
             for the text tasks (which then fail: builtin is not a text model), no model
             for the search methods.
-        candidates: answers asked per item (None: 5 for flag tuning, 1 otherwise).
+        candidates: answers asked per item (None: 4 for flag tuning, which with -Oz makes 5
+            evaluations, 1 otherwise).
         budget: search seconds per program (None: 5 s, or no time limit when
             ``evaluations`` is given).
         evaluations: search evaluations per program (None: no limit).
@@ -142,7 +143,7 @@ class EvalConfig:
     def k(self) -> int:
         if self.candidates is not None:
             return self.candidates
-        return 5 if self.task == "flag-tuning" else 1
+        return 4 if self.task == "flag-tuning" else 1
 
 
 @dataclass(frozen=True)

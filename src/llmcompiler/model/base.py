@@ -112,14 +112,27 @@ def candidate_from_pipeline(
     predicted_size: int | None = None,
     score: float | None = None,
 ) -> Candidate:
-    """Validate a pass list; an invalid one gives an empty Candidate. Never raises."""
+    """Validate a pass list; an invalid one gives an empty Candidate. Never raises.
+
+    A flat list must pass the vocabulary; a list that nests -Oz's own expansion (an
+    edited -Oz, as search writes it) may also hold -Oz's bookkeeping passes
+    (:func:`llmcompiler.search.oz.validate_nested`).
+    """
+    from llmcompiler.search.oz import validate_nested
+
+    vocabulary = vocabulary or load_vocabulary()
     try:
-        pipeline = validate(text, vocabulary or load_vocabulary())
+        try:
+            return Candidate(validate(text, vocabulary).format(), None, predicted_size, score)
+        except PipelineError as flat:
+            try:
+                return Candidate(validate_nested(text, vocabulary), None, predicted_size, score)
+            except PipelineError:
+                raise flat from None
     except PipelineError as err:
         return Candidate(None, _short(f"invalid pass list: {err}"), predicted_size, score)
     except Exception as err:  # noqa: BLE001 - model output must never crash the caller
         return Candidate(None, _short(f"invalid pass list: {type(err).__name__}: {err}"))
-    return Candidate(pipeline.format(), None, predicted_size, score)
 
 
 def _short(message: str, limit: int = 300) -> str:

@@ -30,11 +30,12 @@ import numpy as np
 from llmcompiler.analysis.features import FEATURE_NAMES, FEATURES_VERSION, HISTOGRAM_OPCODES
 from llmcompiler.analysis.features import features as module_features
 from llmcompiler.errors import ModelError
+from llmcompiler.model.call_features import CALL_FEATURE_NAMES, call_features
 from llmcompiler.evaluate import Evaluator, Objective, Task
 from llmcompiler.llvm import Module
 from llmcompiler.program import Program
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the call and inlining features (model/call_features.py) and call_weight
 META_FILE = "llmc_ranker.json"
 ARRAYS_FILE = "ranker.npz"
 OZ_PIPELINE = "default<Oz>"
@@ -42,8 +43,11 @@ _HIST = len(HISTOGRAM_OPCODES)  # the opcode histogram is the vector's first slo
 
 
 def program_vector(program: Program) -> np.ndarray:
-    """The model's view of a program: log-scaled feature counts, then the opcode
-    histogram as shares of all instructions (the program's shape, whatever its size).
+    """The model's view of a program: log-scaled Autophase-style counts, the opcode
+    histogram as shares of all instructions (the program's shape, whatever its size),
+    then log-scaled call and inlining counts and three shares: instructions in
+    ``alwaysinline`` functions, call sites that reach them, instructions in internal
+    functions.
 
     Raises:
         InvalidIRError: the program's bitcode does not parse (it always does for a
@@ -51,12 +55,42 @@ def program_vector(program: Program) -> np.ndarray:
     """
     with Module.parse(program.bitcode, program.name) as module:
         counts = np.asarray(module_features(module), dtype=np.float64)
+        calls = dict(zip(CALL_FEATURE_NAMES, call_features(module.to_text()), strict=True))
     total = max(1.0, counts[:_HIST].sum())
-    return np.concatenate([np.log1p(counts), counts[:_HIST] / total])
+    shares = [
+        calls["instructions_in_alwaysinline"] / total,
+        calls["calls_to_alwaysinline"] / max(1, calls["calls_to_defined"]),
+        calls["instructions_in_internal"] / total,
+    ]
+    return np.concatenate(
+        [
+            np.log1p(counts),
+            counts[:_HIST] / total,
+            np.log1p(np.asarray(list(calls.values()), dtype=np.float64)),
+            np.asarray(shares),
+        ]
+    )
+
+
+_SHARES = ("alwaysinline_instructions", "alwaysinline_calls", "internal_instructions")
 
 
 def vector_names() -> list[str]:
-    return [f"log1p({n})" for n in FEATURE_NAMES] + [f"share({n})" for n in HISTOGRAM_OPCODES]
+    return (
+        [f"log1p({n})" for n in FEATURE_NAMES]
+        + [f"share({n})" for n in HISTOGRAM_OPCODES]
+        + [f"call:log1p({n})" for n in CALL_FEATURE_NAMES]
+        + [f"call:share({n})" for n in _SHARES]
+    )
+
+
+def _weights(config: RankerConfig, width: int) -> np.ndarray:
+    """Per-feature distance weights: the call features count ``call_weight`` times (all
+    ones for vectors of another width, such as hand-made test matrices)."""
+    names = vector_names()
+    if width != len(names):
+        return np.ones(width)
+    return np.asarray([config.call_weight if n.startswith("call:") else 1.0 for n in names])
 
 
 @dataclass
@@ -149,11 +183,14 @@ class RankerConfig:
             neighbour at scaled-feature distance d (smaller: trust the nearest more).
         prior: weight of the whole training set's gains beside the neighbours' (breaks
             ties and fills in where the neighbours gained nothing).
+        call_weight: how much more the call and inlining features count in the distance
+            than the others (each feature is first scaled to unit variance).
     """
 
     neighbours: int = 16
     temperature: float = 2.0
     prior: float = 0.05
+    call_weight: float = 1.0
 
 
 @dataclass
@@ -186,7 +223,8 @@ class Ranker:
         """Indices of the k lists to propose for a program with this (unscaled) vector,
         best first. ``exclude`` leaves one training program out (cross-validation)."""
         z = (vector - self.mean) / self.scale
-        distance = np.sqrt(((self.vectors - z) ** 2).sum(axis=1))
+        w = _weights(self.config, len(z))
+        distance = np.sqrt((((self.vectors - z) * w) ** 2).sum(axis=1))
         if exclude is not None:
             distance[exclude] = np.inf
         n = min(self.config.neighbours, int(np.isfinite(distance).sum()))
@@ -299,10 +337,11 @@ def fit(
     if len(matrix.names) < 2:
         raise ModelError("training needs at least 2 programs in the gain matrix")
     grid = grid or [
-        RankerConfig(n, t, p)
+        RankerConfig(n, t, p, c)
         for n in (4, 8, 16, 32, 64)
         for t in (0.5, 1.0, 2.0, 4.0, 1e6)
         for p in (0.02, 0.1)
+        for c in (1.0, 3.0)
     ]
     table = []
     for config in grid:

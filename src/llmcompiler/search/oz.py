@@ -14,9 +14,9 @@ import random
 import subprocess
 from dataclasses import dataclass, field
 
-from llmcompiler.errors import LLVMNotFoundError
+from llmcompiler.errors import LLVMNotFoundError, PipelineError
 from llmcompiler.llvm import toolchain
-from llmcompiler.passes import Pass
+from llmcompiler.passes import Pass, Vocabulary, load_vocabulary, parse_pipeline
 
 #: Leaves that only request or drop analyses, or add nothing to remove.
 _FIXED = (
@@ -215,6 +215,34 @@ class OzVariant(Pass):
             old = names[index]
             parts.append(f"without {old}#{index}" if new is None else f"{old}#{index} -> {new}")
         return "default<Oz>{" + "; ".join(parts) + "}"
+
+
+def validate_nested(text: str, vocabulary: Vocabulary | None = None) -> str:
+    """Check a nested pipeline built from -Oz's own expansion (an edited -Oz, as search
+    and the coreset write it), whose bookkeeping passes a flat list may not hold.
+
+    Every leaf must be one of -Oz's own leaves, exactly as LLVM prints it, or a pass the
+    vocabulary accepts on its own. Returns the text, normalised by the tree parser.
+
+    Raises:
+        PipelineError: unbalanced text, or a leaf that is neither.
+    """
+    vocabulary = vocabulary if vocabulary is not None else load_vocabulary()
+    try:
+        tree = parse_tree(text.strip())
+    except ValueError as err:
+        raise PipelineError(f"malformed pipeline: {err}") from None
+    if not tree:
+        raise PipelineError("empty pipeline")
+    own = set(template().names)
+    for leaf in leaves(tree):
+        if leaf in own:
+            continue
+        try:
+            parse_pipeline(leaf, vocabulary)
+        except PipelineError as err:
+            raise PipelineError(f"{leaf!r} is not one of -Oz's passes, and {err}") from None
+    return render(tree, {})
 
 
 @functools.cache

@@ -66,7 +66,7 @@ class TuneConfig:
     minimize: bool = True
     attempts: int = 5
     model: PassListModel | None = None
-    candidates: int = 5
+    candidates: int = 4
 
 
 @dataclass(frozen=True)
