@@ -30,9 +30,9 @@ import numpy as np
 from llmcompiler.analysis.features import FEATURE_NAMES, FEATURES_VERSION, HISTOGRAM_OPCODES
 from llmcompiler.analysis.features import features as module_features
 from llmcompiler.errors import ModelError
-from llmcompiler.model.call_features import CALL_FEATURE_NAMES, call_features
 from llmcompiler.evaluate import Evaluator, Objective, Task
 from llmcompiler.llvm import Module
+from llmcompiler.model.call_features import CALL_FEATURE_NAMES, call_features
 from llmcompiler.program import Program
 
 SCHEMA = 2  # 2: the call and inlining features (model/call_features.py) and call_weight
