@@ -30,7 +30,7 @@ from llmcompiler.program import load_programs
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import LEVELS
-from llmcompiler.search.tuner import TuneConfig, optimize
+from llmcompiler.search.tuner import OZ_DIFFERS, TuneConfig, optimize
 
 
 def program_paths(sets: Path, limit: int | None, seed: int) -> list[tuple[str, list[str]]]:
@@ -64,7 +64,8 @@ def summarize(rows: list[dict]) -> dict:
         "max_seconds": max(r["seconds"] for r in rows),
         "validated": sum(r.get("validated") is True for r in rows),
         "unchecked": sum(r.get("validated") is None for r in rows),
-        "failed": sum(r.get("validated") is False for r in rows),
+        "failed": sum(r.get("validated") is False and not r.get("oz_differs") for r in rows),
+        "oz_differs": sum(bool(r.get("oz_differs")) for r in rows),
         "discarded": sum(r.get("discarded_by_validation", 0) for r in rows),
     }
 
@@ -164,6 +165,7 @@ def main() -> int:
                         "seconds": r.seconds,
                         "pipeline": r.pipeline,
                         "validated": r.validated,
+                        "oz_differs": r.validated is False and OZ_DIFFERS in r.validation,
                         "discarded_by_validation": sum(
                             why.startswith("validation failed") for _, why in r.discarded
                         ),
@@ -184,8 +186,9 @@ def main() -> int:
                 if config.validate:
                     print(
                         f"{'':22} validated {s['validated']}, not checked (no main) "
-                        f"{s['unchecked']}, failed {s['failed']}; candidates discarded by "
-                        f"validation {s['discarded']}",
+                        f"{s['unchecked']}, failed {s['failed']} (and {s['oz_differs']} whose "
+                        f"-Oz build differs from -O0); candidates discarded by validation "
+                        f"{s['discarded']}",
                         flush=True,
                     )
     return 0

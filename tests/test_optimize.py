@@ -13,7 +13,7 @@ from llmcompiler.llvm import berkeley_size
 from llmcompiler.program import load_program
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import pipeline_text
-from llmcompiler.search.tuner import OZ_PIPELINE, TuneConfig, _LinkageCheck, optimize
+from llmcompiler.search.tuner import OZ_DIFFERS, OZ_PIPELINE, TuneConfig, _LinkageCheck, optimize
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_miscompiling_candidates_are_discarded(pool):
     assert OZ_PIPELINE in dict(r.discarded)
     assert r.pipeline == OZ_PIPELINE
     assert r.validated is False
-    assert r.validation == "validation failed: output differs from -O0"
+    assert r.validation == f"validation failed: output differs from -O0 {OZ_DIFFERS}"
 
 
 def test_cli_optimize_json_and_output(capsys, tmp_path):
@@ -145,7 +145,7 @@ def test_cli_validation_failure_exits_nonzero(capsys):
     code = main(["optimize", str(FIXTURES / "ub_overflow.c"), "--evaluations", "20", "--validate"])
     captured = capsys.readouterr()
     assert code == 1
-    assert "validation failed: output differs from -O0" in captured.err
+    assert f"validation failed: output differs from -O0 {OZ_DIFFERS}\n" in captured.err
     assert "FAILED" in captured.out
 
 

@@ -369,13 +369,26 @@ def optimize(
 
 
 def _check_oz(evaluator: Evaluator, program: Program, validator: Validator, discarded: list) -> str:
-    """Validate -Oz itself (the fallback); return the validation text."""
+    """Validate -Oz itself (the fallback); return the validation text.
+
+    When -Oz's own build differs from the -O0 build, the program's behaviour depends on
+    optimization (undefined behaviour, or reading uninitialized memory): the text says
+    so, since no pass list can be checked against such a reference."""
     failed = dict(discarded).get(OZ_PIPELINE)
-    if failed is not None:
-        return failed
-    with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
-    same, why = validator.check(with_code.output)
-    return why if same else f"validation failed: {why}"
+    if failed is None:
+        with_code = evaluator.evaluate(program, OZ_PIPELINE, EXACT, output="bitcode")
+        same, why = validator.check(with_code.output)
+        if same:
+            return why
+        failed = f"validation failed: {why}"
+    return f"{failed} {OZ_DIFFERS}"
+
+
+#: Added to the validation text when -Oz itself fails the differential check.
+OZ_DIFFERS = (
+    "(-Oz itself differs from the -O0 build: the program's behaviour depends on "
+    "optimization, e.g. undefined behaviour; -Oz is returned as clang gives it)"
+)
 
 
 def propose(model: PassListModel, program: Program, k: int) -> list[Candidate]:
