@@ -9,7 +9,7 @@ are measured with llc-19 (size) or the instruction count of the optimized IR.
 
 Usage: python benchmarks/tuning.py SETS_DIR [--budgets 1,10] [--objectives size,instcount]
        [--limit N] [--jobs 2] [--validate] [--out results.jsonl]
-       [--model builtin|PATH [--candidates 4] [--only-model]]
+       [--model builtin|PATH [--candidates 4] [--only-model | --search-with-model]]
 
 With --model, a "model k=K" run asks the model for K lists and keeps the best of them
 and -Oz, all measured with llc-19 (K + 1 evaluations per program).
@@ -96,6 +96,12 @@ def main() -> int:
     parser.add_argument(
         "--only-model", action="store_true", help="with --model: skip baselines and searches"
     )
+    parser.add_argument(
+        "--search-with-model",
+        action="store_true",
+        help="with --model: searches start from the model's lists, as llmc optimize does "
+        "by default (labelled 'search Ns+model'; no model-only run)",
+    )
     args = parser.parse_args()
     coreset = load_coreset(args.coreset)
     print(f"coreset: {len(coreset.pipelines)} lists, from: {coreset.provenance.get('corpus')}")
@@ -129,8 +135,9 @@ def main() -> int:
                     ("coreset", Budget(None, seeds), coreset.pipelines),
                 ]
             )
-            runs += [(f"search {b:g}s", Budget(b), coreset.pipelines) for b in budgets]
-            if model is not None:
+            plus = "+model" if args.search_with_model else ""
+            runs += [(f"search {b:g}s{plus}", Budget(b), coreset.pipelines) for b in budgets]
+            if model is not None and not args.search_with_model:
                 label = f"model k={args.candidates}"
                 runs = [] if args.only_model else runs
                 runs.append((label, Budget(None, 1 + args.candidates), ()))
@@ -148,6 +155,7 @@ def main() -> int:
                             if label.startswith("model")
                             else {}
                         ),
+                        **({"model": model} if label.endswith("+model") else {}),
                     )
                     try:
                         r = optimize(ev, program, config)
