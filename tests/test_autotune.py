@@ -84,7 +84,7 @@ def test_resume_after_interruption(tmp_path):
         "autotune",
         *PROGRAMS,
         "--budget-per-program",
-        "2",
+        "5",  # long enough that a loaded machine cannot finish them all before SIGINT
         "--db",
         str(db),
         "--jobs",
@@ -93,7 +93,7 @@ def test_resume_after_interruption(tmp_path):
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.1)
         if db.exists() and len(TuneDB(db).done()) >= 1:
             break
     proc.send_signal(signal.SIGINT)
