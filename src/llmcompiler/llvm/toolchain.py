@@ -105,8 +105,14 @@ def llc_assembly(ir: bytes, timeout: float | None = 300) -> str:
     return _llc(ir, "asm", timeout).decode()
 
 
+def llc_args(filetype: str) -> list[str]:
+    """llc-19's arguments for the reference code generation (its defaults), reading IR
+    or bitcode on stdin and writing ``filetype`` ("obj" or "asm") to stdout."""
+    return [f"-filetype={filetype}", "-", "-o", "-"]
+
+
 def _llc(ir: bytes, filetype: str, timeout: float | None) -> bytes:
-    proc = _run([tool("llc"), f"-filetype={filetype}", "-", "-o", "-"], ir, timeout)
+    proc = _run([tool("llc"), *llc_args(filetype)], ir, timeout)
     if proc.returncode != 0:
         raise EvaluationError("llc failed: " + proc.stderr.decode("utf-8", "replace").strip())
     return proc.stdout

@@ -285,13 +285,7 @@ def optimize(
         run, rng, genes(load_vocabulary()), coreset_genomes(seeds), oz_template()
     )
 
-    validator = None
-    validation = "not requested"
-    if config.validate:
-        if program.has_main:
-            validator = Validator(program, config.run)
-        else:
-            validation = "not validated (no main)"
+    validator, validation = _start_validation(program, config)
     discarded: list[tuple[str, str]] = []
     chosen = None
     oz_fast = run.scores[pipeline_text((OZ,))]
@@ -368,6 +362,16 @@ def optimize(
     )
 
 
+def _start_validation(program: Program, config: TuneConfig) -> tuple[Validator | None, str]:
+    """The validator the config asks for (None: not requested, or no ``main``) and the
+    validation text to report until a candidate is checked."""
+    if not config.validate:
+        return None, "not requested"
+    if not program.has_main:
+        return None, "not validated (no main)"
+    return Validator(program, config.run), "not requested"
+
+
 def _check_oz(evaluator: Evaluator, program: Program, validator: Validator, discarded: list) -> str:
     """Validate -Oz itself (the fallback); return the validation text.
 
@@ -414,7 +418,7 @@ def _model_only(
     primary = 0 if config.metric == "size" else 1
     asked = propose(config.model, program, config.candidates)
     pipelines = list(dict.fromkeys(c.pipeline for c in asked if c.pipeline))
-    validator = Validator(program, config.run) if config.validate and program.has_main else None
+    validator, validation = _start_validation(program, config)
     want = "bitcode" if validator else None
     tasks = [Task(program, OZ_PIPELINE, EXACT)]
     tasks += [Task(program, p, EXACT, output=want) for p in pipelines]
@@ -424,11 +428,7 @@ def _model_only(
         raise EvaluationError(f"{program.name}: -Oz fails: {oz.status}: {oz.error}")
     measured = {p: results[i + 1] for i, p in enumerate(pipelines)}
     linkage = _LinkageCheck(evaluator, program)
-    validation = "not requested"
-    if config.validate and not program.has_main:
-        validation = "not validated (no main)"
     base = (oz.size, oz.instcount)[primary]
-    rejected: dict[str, str] = {}
     chosen = None
     discarded: list[tuple[str, str]] = []
     try:
@@ -446,7 +446,6 @@ def _model_only(
                 why = None if same else f"validation failed: {text}"
                 validation = text if same else validation
             if why is not None:
-                rejected[p] = why
                 discarded.append((p, why))
                 continue
             chosen = (p, r)
@@ -459,6 +458,7 @@ def _model_only(
         if validator:
             validator.close()
     pipeline, best = chosen
+    rejected = dict(discarded)
     proposals = []
     for c in asked:
         if c.pipeline is None:

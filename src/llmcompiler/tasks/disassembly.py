@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from llmcompiler.errors import EvaluationError
 from llmcompiler.evaluation.metrics import exact_match, normalize, sentence_bleu
 from llmcompiler.llvm import LLVM_MAJOR, berkeley_size
-from llmcompiler.llvm.toolchain import tool
+from llmcompiler.llvm.toolchain import llc_args, tool
 from llmcompiler.model.base import MAX_ANSWER_CHARS, GenerationConfig, TextModel
 from llmcompiler.prompts import disassembly_prompt, parse_answer
 
@@ -151,7 +151,7 @@ def compile_ir(ir: str, filetype: str = "asm", timeout: float = LLC_TIMEOUT) -> 
     if not checked.ok:
         return Compiled(False, error=_short(_as_reason(checked)))
     # llc-19's defaults, as llmcompiler.llvm.toolchain.llc_object/llc_assembly run it
-    built = run_tool("llc", [f"-filetype={filetype}", "-", "-o", "-"], data, timeout)
+    built = run_tool("llc", llc_args(filetype), data, timeout)
     if not built.ok:
         reason = built.error if built.crashed else f"llc-{LLVM_MAJOR} failed: {built.error}"
         return Compiled(False, error=_short(reason))
