@@ -51,8 +51,13 @@ def ir_text(result: EvalResult, program: Program) -> str:
     corpus module, of its id), as clang's output names the source file. Nothing else of
     the IR is touched.
     """
+    return name_module(text(result), program)
+
+
+def name_module(ir: str, program: Program) -> str:
+    """``ir`` with its ``; ModuleID`` comment naming ``program``'s file (its base name)."""
     name = os.path.basename(program.name).replace("'", "")
-    return _MODULE_ID.sub(f"; ModuleID = '{name}'", text(result), count=1)
+    return _MODULE_ID.sub(f"; ModuleID = '{name}'", ir, count=1)
 
 
 def pass_count(pipeline: str) -> int:

@@ -12,8 +12,8 @@ pass list of every answer. The IR is the program's module printed as text, with 
 from __future__ import annotations
 
 import os
-import re
 
+from llmcompiler.datasets.measure import name_module
 from llmcompiler.llvm import Module
 from llmcompiler.model.base import (
     Candidate,
@@ -29,8 +29,6 @@ from llmcompiler.prompts import flag_tuning_prompt
 #: answer; the optimized IR after them is not needed here, so generation stops early.
 DEFAULT_MAX_NEW_TOKENS = 512
 
-_MODULE_ID = re.compile(r"\A; ModuleID = '[^'\n]*'")
-
 
 def program_ir(program: Program) -> str:
     """The program's IR as text, its ``; ModuleID`` naming the program's file.
@@ -38,10 +36,8 @@ def program_ir(program: Program) -> str:
     Raises:
         InvalidIRError: the bitcode does not parse (a Program's bitcode always does).
     """
-    name = os.path.basename(program.name).replace("'", "")
-    with Module.parse(program.bitcode, name) as module:
-        text = module.to_text()
-    return _MODULE_ID.sub(f"; ModuleID = '{name}'", text, count=1)
+    with Module.parse(program.bitcode, os.path.basename(program.name)) as module:
+        return name_module(module.to_text(), program)
 
 
 class TextFlagTuner:
