@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psutil
 
-from llmcompiler.evaluate import Evaluator, Objective, Task
-from llmcompiler.passes import Pass, Pipeline, load_vocabulary, random_pipeline
+from llmcompiler.engine import Evaluator, Objective, Task
+from llmcompiler.pipeline import Pass, Pipeline, load_vocabulary, random_pipeline
 from llmcompiler.program import load_program
 
 HERE = Path(__file__).parent

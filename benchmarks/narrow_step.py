@@ -28,10 +28,10 @@ import sys
 import time
 from pathlib import Path
 
+from llmcompiler.engine import Evaluator, Objective, Task
 from llmcompiler.errors import LLMCError
-from llmcompiler.evaluate import Evaluator, Objective, Task
 from llmcompiler.llvm.toolchain import compile_source
-from llmcompiler.passes import steps_in
+from llmcompiler.pipeline import steps_in
 from llmcompiler.program import load_program, program_from_ir
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget

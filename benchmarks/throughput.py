@@ -20,9 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.engine import Evaluator, Objective
 from llmcompiler.llvm.toolchain import count_text_instructions
-from llmcompiler.passes import load_vocabulary, random_pipeline
+from llmcompiler.pipeline import load_vocabulary, random_pipeline
 from llmcompiler.program import load_program
 
 HERE = Path(__file__).parent

@@ -24,8 +24,8 @@ import random
 import sys
 from pathlib import Path
 
+from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError
-from llmcompiler.evaluate import Evaluator
 from llmcompiler.program import load_programs
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget

@@ -14,8 +14,8 @@ import random
 import sys
 from pathlib import Path
 
-from llmcompiler.evaluate import Evaluator, Objective, Task
-from llmcompiler.passes import Pipeline, load_vocabulary, random_pipeline
+from llmcompiler.engine import Evaluator, Objective, Task
+from llmcompiler.pipeline import Pipeline, load_vocabulary, random_pipeline
 from llmcompiler.program import load_program
 
 ROOT = Path(__file__).resolve().parent.parent

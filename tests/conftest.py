@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from llmcompiler.analysis.narrow import apply_narrowing
-from llmcompiler.evaluate import Evaluator
-from llmcompiler.evaluate.steps import STEPS, split_pipeline
+from llmcompiler.engine import Evaluator
+from llmcompiler.engine.steps import STEPS, split_pipeline
 from llmcompiler.llvm import Module, berkeley_size
 from llmcompiler.llvm.toolchain import count_text_instructions, llc_object, opt
-from llmcompiler.passes import steps_in
+from llmcompiler.pipeline import steps_in
 from llmcompiler.program import load_program
 
 FIXTURES = Path(__file__).parent / "fixtures" / "programs"

@@ -6,9 +6,9 @@ import multiprocessing
 
 import pytest
 
+from llmcompiler.engine import EvalResult, Evaluator, Objective, ResultCache
+from llmcompiler.engine.result import CRASH, OK, TIMEOUT
 from llmcompiler.errors import LLMCError
-from llmcompiler.evaluate import EvalResult, Evaluator, Objective, ResultCache
-from llmcompiler.evaluate.result import CRASH, OK, TIMEOUT
 
 
 def test_repeated_evaluation_costs_nothing(programs, tmp_path):

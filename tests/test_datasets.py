@@ -12,7 +12,7 @@ import pytest
 from conftest import FIXTURES, count_ir_text
 from dataset_corpus import BROKEN_ID, PROGRAMS, make_corpus, records
 from llmcompiler.cli import main
-from llmcompiler.datasets.build import assign_split
+from llmcompiler.datasets.config import assign_split
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object, llvm_size, opt
 from llmcompiler.program import load_program
 

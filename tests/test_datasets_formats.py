@@ -12,7 +12,8 @@ from conftest import FIXTURES
 from dataset_corpus import make_corpus, records
 from llmcompiler import prompts
 from llmcompiler.cli import main
-from llmcompiler.datasets.build import DatasetBuild, DatasetConfig
+from llmcompiler.datasets.build import DatasetBuild
+from llmcompiler.datasets.config import DatasetConfig
 from llmcompiler.datasets.emulation import EmulationConfig
 from llmcompiler.datasets.tokens import EstimateTokenizer, HFTokenizer, make_tokenizer
 from llmcompiler.errors import LLMCError

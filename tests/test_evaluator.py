@@ -6,8 +6,8 @@ import hashlib
 import random
 
 from conftest import FIXTURES, PIPELINES
-from llmcompiler.evaluate import Evaluator, Objective, Task
-from llmcompiler.evaluate.result import CRASH, INVALID_PIPELINE, OK, TIMEOUT, VERIFY_FAILED
+from llmcompiler.engine import Evaluator, Objective, Task
+from llmcompiler.engine.result import CRASH, INVALID_PIPELINE, OK, TIMEOUT, VERIFY_FAILED
 from llmcompiler.llvm import Module, berkeley_size
 from llmcompiler.llvm.toolchain import llc_object
 from llmcompiler.program import Program, load_program
@@ -85,7 +85,7 @@ def test_output_failing_verification_is_rejected(evaluator):
 
 
 def test_deterministic_across_workers_and_orders(programs):
-    from llmcompiler.passes import load_vocabulary, random_pipeline
+    from llmcompiler.pipeline import load_vocabulary, random_pipeline
 
     rng = random.Random(7)
     vocab = load_vocabulary()

@@ -18,7 +18,7 @@ pytest.importorskip("tokenizers")
 from llmcompiler.cli import main  # noqa: E402
 from llmcompiler.errors import ModelError  # noqa: E402
 from llmcompiler.model.base import Candidate, GenerationConfig  # noqa: E402
-from llmcompiler.passes import load_vocabulary, validate  # noqa: E402
+from llmcompiler.pipeline import load_vocabulary, validate  # noqa: E402
 from llmcompiler.program import load_program, program_from_ir  # noqa: E402
 from llmcompiler.prompts import flag_tuning_answer, flag_tuning_prompt  # noqa: E402
 
@@ -123,7 +123,7 @@ def test_train_writes_checkpoint_config_manifest_and_log(trained):
 def test_labels_mask_the_prompt(trained):
     from transformers import AutoTokenizer
 
-    from llmcompiler.model.train import IGNORE, collate, encode_example
+    from llmcompiler.training.train import IGNORE, collate, encode_example
 
     tokenizer = AutoTokenizer.from_pretrained(trained[1], local_files_only=True)
     prompt, completion = flag_tuning_prompt(small_ir(1)), "Run passes globaldce to get"
@@ -238,7 +238,7 @@ def test_bad_config_key_is_one_message(tmp_path, capsys):
 )
 def test_bad_config_values(tmp_path, text, message):
     from llmcompiler.errors import InputError
-    from llmcompiler.model.train_config import load_config
+    from llmcompiler.training.config import load_config
 
     path = tmp_path / "c.toml"
     path.write_text(text)

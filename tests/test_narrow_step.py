@@ -11,16 +11,16 @@ import pytest
 
 from llmcompiler.analysis.narrow import apply_narrowing
 from llmcompiler.cli import main
+from llmcompiler.engine import Evaluator, Objective
+from llmcompiler.engine.result import INVALID_PIPELINE, OK
+from llmcompiler.engine.steps import STEPS, split_pipeline
 from llmcompiler.errors import PipelineError
-from llmcompiler.evaluate import Evaluator, Objective
-from llmcompiler.evaluate.result import INVALID_PIPELINE, OK
-from llmcompiler.evaluate.steps import STEPS, split_pipeline
 from llmcompiler.llvm import Module, TargetMachine, berkeley_size
 from llmcompiler.llvm.toolchain import llc_object, opt
-from llmcompiler.passes import load_vocabulary, validate
+from llmcompiler.pipeline import load_vocabulary, validate
 from llmcompiler.program import load_program, program_from_ir
 from llmcompiler.search.run import Budget
-from llmcompiler.search.space import NARROW, OZ, genes, mutate
+from llmcompiler.search.space import NARROW, OZ_GENE, genes, mutate
 from llmcompiler.search.tuner import TuneConfig, optimize
 
 NARROW_C = Path(__file__).parent / "fixtures" / "analysis" / "narrow.c"
@@ -129,7 +129,7 @@ def test_search_can_draw_the_step():
     pool = genes(load_vocabulary())
     assert NARROW in pool and NARROW.level == "module"
     rng = random.Random(0)
-    genome = (OZ,)
+    genome = (OZ_GENE,)
     for _ in range(2000):
         genome = mutate(rng, genome, pool, max_len=8)
         if NARROW in genome:

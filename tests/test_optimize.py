@@ -8,12 +8,14 @@ import pytest
 
 from conftest import FIXTURES, exact_size
 from llmcompiler.cli import main
-from llmcompiler.evaluate import Evaluator, Objective
+from llmcompiler.engine import Evaluator, Objective
 from llmcompiler.llvm import berkeley_size
+from llmcompiler.pipeline import OZ
 from llmcompiler.program import load_program
+from llmcompiler.search.accept import OZ_DIFFERS, LinkageCheck
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import pipeline_text
-from llmcompiler.search.tuner import OZ_DIFFERS, OZ_PIPELINE, TuneConfig, _LinkageCheck, optimize
+from llmcompiler.search.tuner import TuneConfig, optimize
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def pool():
 def test_never_worse_than_oz(programs, pool):
     for name in ("loops.c", "float.c"):
         program = programs[name]
-        oz = exact_size(program, OZ_PIPELINE)
+        oz = exact_size(program, OZ)
         for seed in range(3):  # random lists are almost always worse than -Oz
             r = optimize(
                 pool,
@@ -82,8 +84,8 @@ def test_miscompiling_candidates_are_discarded(pool):
     r = optimize(pool, program, TuneConfig(Budget(None, 40), validate=True, attempts=3))
     assert r.discarded
     assert all(why == "validation failed: output differs from -O0" for _, why in r.discarded)
-    assert OZ_PIPELINE in dict(r.discarded)
-    assert r.pipeline == OZ_PIPELINE
+    assert OZ in dict(r.discarded)
+    assert r.pipeline == OZ
     assert r.validated is False
     assert r.validation == f"validation failed: output differs from -O0 {OZ_DIFFERS}"
 
@@ -162,7 +164,7 @@ def test_lists_that_drop_an_inlined_body_are_rejected(programs, pool):
     inline (and with no inliner the body is never emitted): the object calls an f1i
     nothing defines, so such a list must not win."""
     program = load_program(FIXTURES / "inline_def.c")
-    check = _LinkageCheck(pool, program)
+    check = LinkageCheck(pool, program)
     assert check.names == {"f1i"}
     assert check.dropped("default<Oz>") is None
     why = (
@@ -172,4 +174,4 @@ def test_lists_that_drop_an_inlined_body_are_rejected(programs, pool):
     assert check.dropped("elim-avail-extern,default<Oz>") == why
     assert check.dropped("function(mem2reg)") == why  # no inlining at all: same problem
     assert check.dropped("default<Oz>,default<Oz>") is None
-    assert _LinkageCheck(pool, programs["loops.c"]).names == set()
+    assert LinkageCheck(pool, programs["loops.c"]).names == set()

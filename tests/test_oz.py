@@ -8,12 +8,13 @@ import random
 import pytest
 
 from conftest import exact_size
-from llmcompiler.evaluate import Objective
-from llmcompiler.passes import Pass
+from llmcompiler.engine import Objective
+from llmcompiler.errors import PipelineError
+from llmcompiler.pipeline import Pass, parse_tree, render
+from llmcompiler.pipeline.oz import OzVariant, oz_text, template
 from llmcompiler.search.minimize import minimize
-from llmcompiler.search.oz import OzVariant, oz_text, parse_tree, render, template
 from llmcompiler.search.run import Budget, SearchRun
-from llmcompiler.search.space import OZ, pipeline_text
+from llmcompiler.search.space import OZ_GENE, pipeline_text
 from llmcompiler.search.tuner import Measure, TuneResult, coreset_genomes
 
 
@@ -29,11 +30,12 @@ def test_tree_round_trips_and_equals_default_oz(programs):
 
 
 def test_parse_tree_errors():
-    assert render(parse_tree("a,b(c,d<x;y>(e)),f"), {1: None, 3: "g"}) == "a,b(d<x;y>(e)),g"
-    assert render(parse_tree("a(b)"), {0: None}) == ""  # empty adaptors are dropped
-    with pytest.raises(ValueError, match=r"missing '\)' in pipeline at offset 6"):
+    tree = parse_tree("a,b(c,d<x;y>(e)),f").nodes
+    assert render(tree, {1: None, 3: "g"}) == "a,b(d<x;y>(e)),g"
+    assert render(parse_tree("a(b)").nodes, {0: None}) == ""  # empty adaptors are dropped
+    with pytest.raises(PipelineError, match=r"'a\(b,c\(': empty pass name at offset 6"):
         parse_tree("a(b,c(")
-    with pytest.raises(ValueError, match=r"unexpected '\)' in pipeline at offset 1"):
+    with pytest.raises(PipelineError, match=r"'a\)': unbalanced '\)' at offset 1"):
         parse_tree("a)")
 
 
@@ -75,16 +77,16 @@ def test_minimize_undoes_edits_that_do_not_help(programs, evaluator):
     gene = oz.variant(((unroll, None), (vectorize, None)))  # recursion.c has few loops
     run = SearchRun(evaluator, program, Objective(), Budget(None, None))
     out = minimize(run, (gene,))
-    (base,) = run.evaluate([(OZ,)])
+    (base,) = run.evaluate([(OZ_GENE,)])
     (final,) = run.evaluate([out])
     assert final[0] <= run.evaluate([(gene,)])[0][0]
     if final[0] == base[0]:  # the edits did nothing: back to plain -Oz
-        assert out == (OZ,)
+        assert out == (OZ_GENE,)
     for g in out:
         if isinstance(g, OzVariant):
             for edit in g.edits:  # every edit left is needed
                 fewer = tuple(e for e in g.edits if e != edit)
-                trial = (oz.variant(fewer) if fewer else OZ,)
+                trial = (oz.variant(fewer) if fewer else OZ_GENE,)
                 assert run.evaluate([trial])[0][0] > final[0]
 
 
@@ -134,11 +136,11 @@ def test_sweep_tries_every_single_edit_and_joins_the_helpful_ones(programs, eval
     program = programs["loops.c"]
     oz = template()
     run = SearchRun(evaluator, program, Objective(metric="instcount"), Budget(None, 10_000))
-    run.evaluate([(OZ,)])
+    run.evaluate([(OZ_GENE,)])
     sweep(run, random.Random(0), oz, share=1.0)
     singles = sum(len(oz.alternatives(i)) for i in oz.editable)
     assert run.evaluations >= 1 + singles
-    base = run.scores[pipeline_text((OZ,))][0]
+    base = run.scores[pipeline_text((OZ_GENE,))][0]
     helped = [
         g[0]
         for t, g in run.genomes.items()
@@ -158,11 +160,12 @@ def test_sweep_tries_every_single_edit_and_joins_the_helpful_ones(programs, eval
 def test_cheap_lists_go_first_only_when_the_seeds_would_overrun(programs, evaluator):
     from llmcompiler.search.strategies import _cost, _expensive
 
-    assert _cost((OZ,)) == 105 and _cost((Pass("function(gvn,sroa<modify-cfg>)", "module"),)) == 2
+    assert _cost((OZ_GENE,)) == 105
+    assert _cost((Pass("function(gvn,sroa<modify-cfg>)", "module"),)) == 2
     program = programs["loops.c"]
     run = SearchRun(evaluator, program, Objective(), Budget(10.0))
-    run.times[pipeline_text((OZ,))] = 0.01  # 45 lists of 10 ms fit 10 s
+    run.times[pipeline_text((OZ_GENE,))] = 0.01  # 45 lists of 10 ms fit 10 s
     assert not _expensive(run, 45)
-    run.times[pipeline_text((OZ,))] = 2.0  # 45 lists of 2 s on 2 workers do not
+    run.times[pipeline_text((OZ_GENE,))] = 2.0  # 45 lists of 2 s on 2 workers do not
     assert _expensive(run, 45)
     assert not _expensive(SearchRun(evaluator, program, Objective(), Budget(None, 50)), 45)

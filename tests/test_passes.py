@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES
 from llmcompiler.errors import PipelineError
-from llmcompiler.passes import (
+from llmcompiler.pipeline import (
     LEVELS,
     Pass,
     Pipeline,

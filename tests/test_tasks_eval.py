@@ -16,9 +16,9 @@ from llmcompiler import prompts
 from llmcompiler.cli import main
 from llmcompiler.datasets.disassembly import disassembly_records
 from llmcompiler.datasets.emulation import EmulationConfig, emulation_records
+from llmcompiler.engine import Evaluator
 from llmcompiler.errors import PipelineError
-from llmcompiler.evaluate import Evaluator
-from llmcompiler.evaluation import metrics
+from llmcompiler.harness import metrics as summaries
 from llmcompiler.llvm import berkeley_size
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object, opt
 from llmcompiler.model import loading
@@ -27,7 +27,7 @@ from llmcompiler.program import load_program
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tuner import EXACT, TuneConfig, optimize
-from llmcompiler.tasks import disassembly, emulation
+from llmcompiler.tasks import disassembly, emulation, metrics
 
 PIPELINE = "function(sroa,instcombine<no-verify-fixpoint>,simplifycfg),globaldce"
 HUGE = "<code>" + "x" * 5_000_000 + "</code>"
@@ -132,19 +132,19 @@ def test_mape_and_tuning_summary():
     assert metrics.mape([]) is None
     assert metrics.percent_error(90, 100) == pytest.approx(-10.0)
     outcomes = [
-        metrics.TuningOutcome(100, 90, 10, 1.0),
-        metrics.TuningOutcome(100, 100, 20, 2.0),
-        metrics.TuningOutcome(200, 220, 30, 6.0),
-        metrics.TuningOutcome(0, 0, 1, 0.1),  # data only: left out
+        summaries.TuningOutcome(100, 90, 10, 1.0),
+        summaries.TuningOutcome(100, 100, 20, 2.0),
+        summaries.TuningOutcome(200, 220, 30, 6.0),
+        summaries.TuningOutcome(0, 0, 1, 0.1),  # data only: left out
     ]
-    s = metrics.tuning_summary(outcomes)
+    s = summaries.tuning_summary(outcomes)
     assert (s.programs, s.skipped) == (3, 1)
     assert s.mean_pct == pytest.approx(0.0)
     ratio = (100 / 90 * 1 * 200 / 220) ** (1 / 3)
     assert s.geomean_pct == pytest.approx((ratio - 1) * 100)
     assert (s.improved_pct, s.equal_pct, s.worse_pct) == pytest.approx((100 / 3,) * 3)
     assert (s.evaluations, s.seconds, s.max_seconds) == (20, 3.0, 6.0)
-    assert metrics.tuning_summary([]).mean_pct is None
+    assert summaries.tuning_summary([]).mean_pct is None
 
 
 # -- disassembly ----------------------------------------------------------------------
@@ -433,8 +433,8 @@ def test_eval_goes_on_past_crashes_and_keeps_answers(tmp_path, monkeypatch, eval
 
 
 def test_report_without_matplotlib(monkeypatch, tmp_path):
-    from llmcompiler.evaluation.harness import EvalRun
-    from llmcompiler.evaluation.report import write_report
+    from llmcompiler.harness.config import EvalRun
+    from llmcompiler.harness.report import write_report
 
     monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
     run = EvalRun("emulation", {"task": "emulation"}, "m", ({"id": "a", "error": "x"},), {})

@@ -13,6 +13,13 @@ class LLMCError(Exception):
     exit_code = 1
 
 
+class UsageError(LLMCError):
+    """A command line that cannot work, e.g. -o with two inputs or an -o suffix that names no
+    output kind."""
+
+    exit_code = 2
+
+
 class LLVMNotFoundError(LLMCError):
     """libLLVM 19 or one of the LLVM 19 tools is not installed."""
 

@@ -23,12 +23,13 @@ Answers (the ``completion`` of a record):
 The parsers accept what a model may write instead: "size" or "sise", any prefix
 before the sentence, quotes around the pass list, ``opt -p '...'`` instead of
 ``Run passes``, and a ``<code>`` block that a length limit cut before ``</code>``.
-They never validate a pass list: run :func:`llmcompiler.passes.validate` before
+They never validate a pass list: run :func:`llmcompiler.pipeline.validate` before
 running one.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -154,3 +155,13 @@ def parse_answer(text: str) -> Answer:
 
 def _int(match: re.Match | None) -> int | None:
     return int(match.group(1)) if match else None
+
+
+_MODULE_ID = re.compile(r"\A; ModuleID = '[^'\n]*'")
+
+
+def name_module(ir: str, path: str) -> str:
+    """``ir`` with its ``; ModuleID`` comment naming the file ``path`` (its base name), as
+    clang's output names the source file: the one rule for IR shown to a model."""
+    name = os.path.basename(path).replace("'", "")
+    return _MODULE_ID.sub(f"; ModuleID = '{name}'", ir, count=1)

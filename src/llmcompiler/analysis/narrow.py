@@ -29,15 +29,8 @@ from dataclasses import asdict, dataclass, field
 from llmcompiler.analysis.facts import analyze
 from llmcompiler.analysis.intervals import Interval, RangeAnalysis, int_width
 from llmcompiler.llvm import Module
-from llmcompiler.llvm.ir import (
-    Builder,
-    Function,
-    Instruction,
-    Value,
-    const_int,
-    functions,
-    int_type,
-)
+from llmcompiler.llvm.builder import Builder, const_int, int_type
+from llmcompiler.llvm.ir import Function, Instruction, Value, functions
 
 WIDTHS = (8, 16, 32)
 COMMUTING = ("add", "sub", "mul", "and", "or", "xor", "shl")

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from llmcompiler import parallel
 from llmcompiler.corpus import store
 from llmcompiler.corpus.sources import Item, expand
+from llmcompiler.engine import parallel
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm import Module, version
 from llmcompiler.llvm.toolchain import compile_source

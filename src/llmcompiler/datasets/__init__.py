@@ -2,10 +2,12 @@
 
 ``llmc dataset build`` turns a corpus directory (:mod:`llmcompiler.corpus.store`) into
 JSONL (and optionally Parquet) records with exact prompt and completion strings and the
-structured fields they were made from; ``llmc dataset info`` prints a dataset card.
+structured fields they were made from (the directory's files: :mod:`.store`);
+``llmc dataset info`` prints a dataset card.
 """
 
-from llmcompiler.datasets.build import DatasetBuild, DatasetConfig, assign_split, parse_splits
+from llmcompiler.datasets.build import DatasetBuild
+from llmcompiler.datasets.config import DatasetConfig, assign_split, parse_splits
 from llmcompiler.datasets.emulation import EmulationConfig
 from llmcompiler.datasets.flag_tuning import FlagTuningConfig
 from llmcompiler.datasets.tokens import EstimateTokenizer, HFTokenizer, make_tokenizer

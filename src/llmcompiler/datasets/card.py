@@ -3,7 +3,6 @@ as text histograms, and as a PNG plot on request."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import statistics
@@ -11,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from llmcompiler.datasets.build import ERRORS, MANIFEST
+from llmcompiler.datasets import store
 from llmcompiler.errors import InputError, LLMCError
 
 _BAR = 40  # characters of the longest histogram bar
@@ -32,35 +31,27 @@ class DatasetStats:
 def read_stats(root: str | os.PathLike) -> DatasetStats:
     """Read a dataset directory's manifest and records.
 
+    Returns:
+        The manifest and the per-record numbers of every split the manifest lists.
+
     Raises:
-        InputError: no manifest, or a records file is missing or not JSON lines.
+        InputError: no dataset directory or manifest, or a records file is missing or
+            not JSON lines.
     """
     root = Path(root)
-    path = root / MANIFEST
-    if not path.is_file():
-        raise InputError(f"{root}: not a dataset directory (no {MANIFEST})")
-    try:
-        manifest = json.loads(path.read_text())
-    except ValueError as err:
-        raise InputError(f"{path}: not JSON: {err}") from None
-    stats = DatasetStats(root, manifest)
-    for name in manifest.get("counts", {}):
-        file = root / f"{name}.jsonl"
+    stats = DatasetStats(root, store.read_manifest(root))
+    for name in store.listed_splits(stats.manifest):
+        file = store.split_path(root, name)
         if not file.is_file():
             raise InputError(f"{file}: missing (the manifest lists split {name!r})")
-        with open(file) as f:
-            for number, line in enumerate(f, 1):
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    raise InputError(f"{file}:{number}: not a JSON record") from None
-                stats.tokens.append(record.get("tokens", 0))
-                if "pass_count" in record:
-                    stats.pass_counts.append(record["pass_count"])
-                if "variant" in record:
-                    stats.variants[record["variant"]] += 1
-                if record.get("improvement_pct") is not None:
-                    stats.improvements.append(record["improvement_pct"])
+        for record in store.read_rows(file):
+            stats.tokens.append(record.get("tokens", 0))
+            if "pass_count" in record:
+                stats.pass_counts.append(record["pass_count"])
+            if "variant" in record:
+                stats.variants[record["variant"]] += 1
+            if record.get("improvement_pct") is not None:
+                stats.improvements.append(record["improvement_pct"])
     return stats
 
 
@@ -121,7 +112,7 @@ def render_card(stats: DatasetStats) -> str:
     dropped = m.get("dropped", {})
     extra = [f"dropped over the token budget: {dropped.get('total', 0)}"]
     failed = m.get("failed", 0)
-    extra.append(f"failed modules: {failed}" + (f" (see {ERRORS})" if failed else ""))
+    extra.append(f"failed modules: {failed}" + (f" (see {store.ERRORS})" if failed else ""))
     if "unlabeled" in m:
         extra.append(f"modules without a label: {m['unlabeled']}")
     if m.get("skipped_pass_lists"):

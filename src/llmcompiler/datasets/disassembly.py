@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from llmcompiler import prompts
 from llmcompiler.datasets.measure import ir_text, measure, text
-from llmcompiler.evaluate import Evaluator
+from llmcompiler.engine import Evaluator
+from llmcompiler.pipeline import OZ
 from llmcompiler.program import Program
 
 #: The pipeline whose output is both the assembly's source and the target IR.
-TARGET_PIPELINE = "default<Oz>"
+TARGET_PIPELINE = OZ
 #: Written into the dataset manifest.
 TARGET = {
     "ir": "optimized",

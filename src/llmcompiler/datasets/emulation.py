@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from llmcompiler import prompts
 from llmcompiler.datasets.measure import EXACT, ir_text, measure, pass_count, text
-from llmcompiler.evaluate import Evaluator, Task
-from llmcompiler.passes import Pipeline, load_vocabulary, random_pipeline
+from llmcompiler.engine import Evaluator, Task
+from llmcompiler.pipeline import Pipeline, load_vocabulary, random_pipeline
 from llmcompiler.program import Program
 
 

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 
 from llmcompiler import prompts
 from llmcompiler.datasets.measure import ModuleError, ir_text, measure, pass_count
+from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError
-from llmcompiler.evaluate import Evaluator
+from llmcompiler.pipeline import OZ
 from llmcompiler.program import Program
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tunedb import TuneDB
-from llmcompiler.search.tuner import OZ_PIPELINE, TuneConfig, optimize
+from llmcompiler.search.tuner import TuneConfig, optimize
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def flag_tuning_records(
         except LLMCError as err:
             raise ModuleError(f"search failed: {err}") from None
     given = measure(evaluator, program, "", "ir")
-    oz = measure(evaluator, program, OZ_PIPELINE, None)
+    oz = measure(evaluator, program, OZ, None)
     best = measure(evaluator, program, label, "ir")
     input_ir, output_ir = ir_text(given, program), ir_text(best, program)
     improvement = (oz.size - best.size) / oz.size * 100 if oz.size else 0.0

@@ -3,13 +3,11 @@ error that fails one module (and only that module) of a dataset build."""
 
 from __future__ import annotations
 
-import os
-import re
-
+from llmcompiler.engine import EvalResult, Evaluator, Objective
 from llmcompiler.errors import LLMCError, PipelineError
-from llmcompiler.evaluate import EvalResult, Evaluator, Objective
-from llmcompiler.passes import parse_pipeline
+from llmcompiler.pipeline import parse_pipeline
 from llmcompiler.program import Program
+from llmcompiler.prompts import name_module
 
 #: Every number in a dataset: instruction count from the IR, binary size of the object
 #: that llc-19 makes (default settings, O2), measured by llvm-size's Berkeley rules.
@@ -40,9 +38,6 @@ def text(result: EvalResult) -> str:
     return (result.output or b"").decode()
 
 
-_MODULE_ID = re.compile(r"\A; ModuleID = '[^'\n]*'")
-
-
 def ir_text(result: EvalResult, program: Program) -> str:
     """The result's IR as text, its ``; ModuleID`` comment naming the program's file.
 
@@ -51,13 +46,7 @@ def ir_text(result: EvalResult, program: Program) -> str:
     corpus module, of its id), as clang's output names the source file. Nothing else of
     the IR is touched.
     """
-    return name_module(text(result), program)
-
-
-def name_module(ir: str, program: Program) -> str:
-    """``ir`` with its ``; ModuleID`` comment naming ``program``'s file (its base name)."""
-    name = os.path.basename(program.name).replace("'", "")
-    return _MODULE_ID.sub(f"; ModuleID = '{name}'", ir, count=1)
+    return name_module(text(result), program.name)
 
 
 def pass_count(pipeline: str) -> int:

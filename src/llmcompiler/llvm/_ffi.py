@@ -1,9 +1,10 @@
-"""Loads libLLVM 19 lazily and declares the C functions the binding uses.
+"""Loads libLLVM 19 lazily and declares every C function the project calls.
 
-This module and :mod:`llmcompiler.llvm.binding` are the only places in the
-project that touch ctypes. ``lib()`` returns the loaded library with every
-function's ``argtypes``/``restype`` set, or raises :class:`LLVMNotFoundError`
-with instructions when libLLVM 19 is missing.
+``lib()`` returns the loaded library with every function's ``argtypes``/``restype``
+set (the block at the end: the one place that declares the C API), or raises
+:class:`LLVMNotFoundError` with instructions when libLLVM 19 is missing.
+:func:`take_message` and :func:`take_buffer` copy LLVM-owned strings and buffers into
+Python and free them. Only the ``llvm`` package touches ctypes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
+from ctypes import POINTER, c_char_p, c_int, c_longlong, c_size_t, c_uint, c_ulonglong, c_void_p
 
 from llmcompiler.errors import LLVMNotFoundError
 
@@ -31,7 +32,7 @@ _CANDIDATES = (
     "libLLVM-19.so",
 )
 
-# Opaque handles are plain void pointers; ownership lives in binding.py.
+# Opaque handles are plain void pointers; ownership lives in binding.py and builder.py.
 Ref = c_void_p
 LLVMBool = c_int
 
@@ -96,6 +97,26 @@ def version() -> tuple[int, int, int]:
     return major.value, minor.value, patch.value
 
 
+def take_message(ptr: int | None) -> str:
+    """Copy an LLVM-allocated C string (``LLVMDisposeMessage`` owned) into Python and
+    free it. Returns '' for NULL."""
+    if not ptr:
+        return ""
+    try:
+        return ctypes.string_at(ptr).decode("utf-8", "replace")
+    finally:
+        lib().LLVMDisposeMessage(ptr)
+
+
+def take_buffer(buf: int) -> bytes:
+    """Copy an LLVMMemoryBufferRef's bytes into Python and dispose the buffer."""
+    L = lib()
+    try:
+        return ctypes.string_at(L.LLVMGetBufferStart(buf), L.LLVMGetBufferSize(buf))
+    finally:
+        L.LLVMDisposeMemoryBuffer(buf)
+
+
 def _declare(h: ctypes.CDLL) -> None:
     def fn(name: str, restype, *argtypes) -> None:
         f = getattr(h, name)
@@ -129,18 +150,73 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMSetTarget", None, Ref, c_char_p)
     fn("LLVMSetModuleIdentifier", None, Ref, c_char_p, c_size_t)
     fn("LLVMSetSourceFileName", None, Ref, c_char_p, c_size_t)
-    fn("LLVMGetNamedFunction", Ref, Ref, c_char_p)
     fn("LLVMGetDataLayoutStr", c_char_p, Ref)
     fn("LLVMSetDataLayout", None, Ref, c_char_p)
+    fn("LLVMGetModuleContext", Ref, Ref)
 
-    # Walking functions, blocks and instructions
+    # Values, types and uses
+    fn("LLVMGetValueName2", c_char_p, Ref, POINTER(c_size_t))
+    fn("LLVMTypeOf", Ref, Ref)
+    fn("LLVMGetTypeKind", c_int, Ref)
+    fn("LLVMGetIntTypeWidth", c_uint, Ref)
+    fn("LLVMPrintTypeToString", c_void_p, Ref)
+    fn("LLVMPrintValueToString", c_void_p, Ref)
+    fn("LLVMGetValueKind", c_int, Ref)
+    fn("LLVMIsConstant", LLVMBool, Ref)
+    fn("LLVMConstIntGetSExtValue", c_longlong, Ref)
+    fn("LLVMIntTypeInContext", Ref, Ref, c_uint)
+    fn("LLVMConstInt", Ref, Ref, c_ulonglong, LLVMBool)
+    fn("LLVMGetFirstUse", Ref, Ref)
+    fn("LLVMGetNextUse", Ref, Ref)
+    fn("LLVMGetUser", Ref, Ref)
+    fn("LLVMReplaceAllUsesWith", None, Ref, Ref)
+
+    # Functions, blocks and instructions
+    fn("LLVMGetNamedFunction", Ref, Ref, c_char_p)
     fn("LLVMGetFirstFunction", Ref, Ref)
     fn("LLVMGetNextFunction", Ref, Ref)
     fn("LLVMIsDeclaration", LLVMBool, Ref)
+    fn("LLVMCountParams", c_uint, Ref)
+    fn("LLVMGetParam", Ref, Ref, c_uint)
     fn("LLVMGetFirstBasicBlock", Ref, Ref)
     fn("LLVMGetNextBasicBlock", Ref, Ref)
+    fn("LLVMGetEntryBasicBlock", Ref, Ref)
+    fn("LLVMGetBasicBlockName", c_char_p, Ref)
+    fn("LLVMBasicBlockAsValue", Ref, Ref)
+    fn("LLVMGetBasicBlockTerminator", Ref, Ref)
     fn("LLVMGetFirstInstruction", Ref, Ref)
     fn("LLVMGetNextInstruction", Ref, Ref)
+    fn("LLVMGetInstructionOpcode", c_int, Ref)
+    fn("LLVMGetInstructionParent", Ref, Ref)
+    fn("LLVMGetNumOperands", c_int, Ref)
+    fn("LLVMGetOperand", Ref, Ref, c_uint)
+    fn("LLVMCountIncoming", c_uint, Ref)
+    fn("LLVMGetIncomingValue", Ref, Ref, c_uint)
+    fn("LLVMGetIncomingBlock", Ref, Ref, c_uint)
+    fn("LLVMIsATerminatorInst", Ref, Ref)
+    fn("LLVMGetNumSuccessors", c_uint, Ref)
+    fn("LLVMGetSuccessor", Ref, Ref, c_uint)
+    fn("LLVMIsConditional", LLVMBool, Ref)
+    fn("LLVMGetCondition", Ref, Ref)
+    fn("LLVMGetICmpPredicate", c_int, Ref)
+    fn("LLVMGetNSW", LLVMBool, Ref)
+    fn("LLVMGetNUW", LLVMBool, Ref)
+    fn("LLVMSetNSW", None, Ref, LLVMBool)
+    fn("LLVMSetNUW", None, Ref, LLVMBool)
+    fn("LLVMInstructionEraseFromParent", None, Ref)
+
+    # IRBuilder
+    fn("LLVMCreateBuilderInContext", Ref, Ref)
+    fn("LLVMDisposeBuilder", None, Ref)
+    fn("LLVMPositionBuilderBefore", None, Ref, Ref)
+    fn("LLVMPositionBuilderAtEnd", None, Ref, Ref)
+    for cast in ("LLVMBuildTrunc", "LLVMBuildSExt", "LLVMBuildZExt"):
+        fn(cast, Ref, Ref, Ref, Ref, c_char_p)
+    fn("LLVMBuildBinOp", Ref, Ref, c_int, Ref, Ref, c_char_p)
+    fn("LLVMBuildICmp", Ref, Ref, c_int, Ref, Ref, c_char_p)
+    fn("LLVMBuildSelect", Ref, Ref, Ref, Ref, Ref, c_char_p)
+    fn("LLVMBuildPhi", Ref, Ref, Ref, c_char_p)
+    fn("LLVMAddIncoming", None, Ref, POINTER(Ref), POINTER(Ref), c_uint)
 
     # Targets and code generation
     fn("LLVMGetTargetFromTriple", LLVMBool, c_char_p, POINTER(Ref), POINTER(c_void_p))

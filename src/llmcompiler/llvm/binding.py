@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 from ctypes import c_void_p
+from typing import Self
 
 from llmcompiler.errors import EvaluationError, InvalidIRError, PipelineError
-from llmcompiler.llvm._ffi import lib
+from llmcompiler.llvm._ffi import lib, take_buffer, take_message
 
 # LLVMVerifierFailureAction / LLVMCodeGenFileType / LLVMCodeGenOptLevel values.
 _RETURN_STATUS = 2
@@ -21,25 +22,6 @@ _ASSEMBLY_FILE, _OBJECT_FILE = 0, 1
 OPT_LEVELS = {"O0": 0, "O1": 1, "O2": 2, "O3": 3}
 _RELOC_DEFAULT = 0
 _CODE_MODEL_DEFAULT = 0
-
-
-def _take_message(ptr: int | None) -> str:
-    """Copy an LLVM-allocated C string and free it. Returns '' for NULL."""
-    if not ptr:
-        return ""
-    try:
-        return ctypes.string_at(ptr).decode("utf-8", "replace")
-    finally:
-        lib().LLVMDisposeMessage(ptr)
-
-
-def _take_buffer(buf: int) -> bytes:
-    """Copy an LLVMMemoryBufferRef's bytes and dispose the buffer."""
-    L = lib()
-    try:
-        return ctypes.string_at(L.LLVMGetBufferStart(buf), L.LLVMGetBufferSize(buf))
-    finally:
-        L.LLVMDisposeMemoryBuffer(buf)
 
 
 def one_line(text: str, limit: int = 400) -> str:
@@ -54,11 +36,23 @@ def one_line(text: str, limit: int = 400) -> str:
 
 def default_triple() -> str:
     """Return the host's default target triple, e.g. 'x86_64-pc-linux-gnu'."""
-    return _take_message(lib().LLVMGetDefaultTargetTriple())
+    return take_message(lib().LLVMGetDefaultTargetTriple())
 
 
-class _Handle:
-    """Base for an owned LLVM pointer, disposed exactly once."""
+def enable_crash_traces() -> None:
+    """Make a crash inside LLVM print a stack trace naming the pass that was running
+    (once per process: an evaluation worker calls it at start).
+
+    Raises:
+        LLVMNotFoundError: libLLVM 19 is missing.
+    """
+    lib().LLVMEnablePrettyStackTrace()
+
+
+class Handle:
+    """Base for an owned LLVM pointer, disposed exactly once: ``close()``, a context
+    manager, and a ``__del__`` that is safe at interpreter shutdown. A subclass sets
+    ``_ptr`` and defines ``_dispose``."""
 
     _ptr: int | None = None
 
@@ -76,7 +70,7 @@ class _Handle:
         if ptr:
             self._dispose(ptr)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -87,7 +81,7 @@ class _Handle:
             self.close()
 
 
-class Context(_Handle):
+class Context(Handle):
     """An LLVMContext. Modules parsed into it must be closed before it."""
 
     def __init__(self) -> None:
@@ -97,7 +91,7 @@ class Context(_Handle):
         lib().LLVMContextDispose(ptr)
 
 
-class Module(_Handle):
+class Module(Handle):
     """An owned LLVM module. Keeps its Context alive while the module lives."""
 
     def __init__(self, ptr: int, context: Context) -> None:
@@ -125,7 +119,7 @@ class Module(_Handle):
         # LLVMParseIRInContext takes ownership of buf, success or not.
         failed = L.LLVMParseIRInContext(context.ptr, buf, ctypes.byref(out), ctypes.byref(err))
         if failed:
-            message = one_line(_take_message(err.value))
+            message = one_line(take_message(err.value))
             # LLVM names the buffer itself ("name:1:1: error: ..."); add it when it does not.
             raise InvalidIRError(message if message.startswith(name) else f"{name}: {message}")
         return cls(out.value, context)
@@ -138,7 +132,7 @@ class Module(_Handle):
         """
         msg = c_void_p()
         broken = lib().LLVMVerifyModule(self.ptr, _RETURN_STATUS, ctypes.byref(msg))
-        text = one_line(_take_message(msg.value))
+        text = one_line(take_message(msg.value))
         if broken:
             raise InvalidIRError(f"IR verification failed: {text}")
 
@@ -195,11 +189,11 @@ class Module(_Handle):
 
     def to_text(self) -> str:
         """Return the module as textual IR."""
-        return _take_message(lib().LLVMPrintModuleToString(self.ptr))
+        return take_message(lib().LLVMPrintModuleToString(self.ptr))
 
     def to_bitcode(self) -> bytes:
         """Return the module as bitcode bytes."""
-        return _take_buffer(lib().LLVMWriteBitcodeToMemoryBuffer(self.ptr))
+        return take_buffer(lib().LLVMWriteBitcodeToMemoryBuffer(self.ptr))
 
     @property
     def triple(self) -> str:
@@ -224,7 +218,7 @@ class Module(_Handle):
         lib().LLVMSetSourceFileName(self.ptr, raw, len(raw))
 
 
-class TargetMachine(_Handle):
+class TargetMachine(Handle):
     """An X86 target machine with fixed code generation settings.
 
     Defaults equal ``llc-19``'s: CPU from the functions' attributes (else
@@ -236,7 +230,7 @@ class TargetMachine(_Handle):
         target, err = c_void_p(), c_void_p()
         if L.LLVMGetTargetFromTriple(triple.encode(), ctypes.byref(target), ctypes.byref(err)):
             raise EvaluationError(
-                f"unsupported target triple {triple!r}: {_take_message(err.value)}"
+                f"unsupported target triple {triple!r}: {take_message(err.value)}"
             )
         if opt_level not in OPT_LEVELS:
             raise ValueError(f"opt_level must be one of {sorted(OPT_LEVELS)}")
@@ -259,7 +253,7 @@ class TargetMachine(_Handle):
         L = lib()
         layout = L.LLVMCreateTargetDataLayout(self.ptr)
         try:
-            return _take_message(L.LLVMCopyStringRepOfTargetData(layout))
+            return take_message(L.LLVMCopyStringRepOfTargetData(layout))
         finally:
             L.LLVMDisposeTargetData(layout)
 
@@ -269,8 +263,8 @@ class TargetMachine(_Handle):
         if L.LLVMTargetMachineEmitToMemoryBuffer(
             self.ptr, module.ptr, kind, ctypes.byref(err), ctypes.byref(buf)
         ):
-            raise EvaluationError(f"code generation failed: {_take_message(err.value)}")
-        return _take_buffer(buf.value)
+            raise EvaluationError(f"code generation failed: {take_message(err.value)}")
+        return take_buffer(buf.value)
 
     def emit_object(self, module: Module) -> bytes:
         """Return an ELF object file. Code generation mutates ``module``: pass a clone."""

@@ -1,12 +1,11 @@
-"""A Python view of a parsed module's IR, and the few edits that narrowing needs.
+"""A Python view of a parsed module's IR: functions, blocks, instructions and values.
 
 Walks functions, blocks, instructions, operands and uses through the LLVM C
 API; reads opcodes, integer types and widths, constants, phi incoming edges,
-branch successors and ``nsw``/``nuw`` flags; builds casts, binary operators,
-comparisons and phis with an IRBuilder; replaces all uses and erases
-instructions. Like :mod:`llmcompiler.llvm.binding`, this module touches ctypes;
-nothing outside the ``llvm`` package does. Its prototypes are declared in the
-block at the end, on first use.
+branch successors and ``nsw``/``nuw`` flags; sets those flags, replaces all uses
+and erases instructions. New instructions are built with
+:class:`llmcompiler.llvm.builder.Builder`. The C prototypes are declared in
+:mod:`llmcompiler.llvm._ffi`.
 
 Values are light wrappers around LLVM pointers; two wrappers of the same LLVM
 value compare equal. Every wrapper keeps its :class:`Module` alive. A wrapper
@@ -16,13 +15,11 @@ of an erased instruction must not be used again.
 from __future__ import annotations
 
 import ctypes
-import threading
 from collections.abc import Iterator, Sequence
-from ctypes import POINTER, c_char_p, c_int, c_longlong, c_size_t, c_uint, c_ulonglong
+from ctypes import c_size_t
 
-from llmcompiler.llvm._ffi import LLVMBool, Ref, lib
-from llmcompiler.llvm.binding import Module, _Handle
-from llmcompiler.llvm.binding import _take_message as _message
+from llmcompiler.llvm._ffi import Ref, lib, take_message
+from llmcompiler.llvm.binding import Module
 
 #: LLVMOpcode values (llvm-c/Core.h, LLVM 19) and the names the IR printer uses.
 OPCODES: dict[int, str] = {
@@ -54,21 +51,6 @@ _ARGUMENT_KIND, _BLOCK_KIND, _FUNCTION_KIND, _CONSTANT_INT_KIND = 0, 1, 5, 18
 _INSTRUCTION_KIND = 24
 _NSW_OPCODES = {"add", "sub", "mul", "shl"}
 
-_declare_lock = threading.Lock()
-_declared = False
-
-
-def _lib() -> ctypes.CDLL:
-    """libLLVM with this module's prototypes declared (once per process)."""
-    global _declared
-    handle = lib()
-    if not _declared:
-        with _declare_lock:
-            if not _declared:
-                _declare(handle)
-                _declared = True
-    return handle
-
 
 class Type:
     """An LLVM type: its kind and, for integers, its width in bits."""
@@ -86,21 +68,21 @@ class Type:
 
     @property
     def is_integer(self) -> bool:
-        return _lib().LLVMGetTypeKind(self.ptr) == _INTEGER_TYPE_KIND
+        return lib().LLVMGetTypeKind(self.ptr) == _INTEGER_TYPE_KIND
 
     @property
     def is_void(self) -> bool:
-        return _lib().LLVMGetTypeKind(self.ptr) == _VOID_TYPE_KIND
+        return lib().LLVMGetTypeKind(self.ptr) == _VOID_TYPE_KIND
 
     @property
     def width(self) -> int:
         """Bit width of an integer type. Raises TypeError for other types."""
         if not self.is_integer:
             raise TypeError(f"{self} is not an integer type")
-        return _lib().LLVMGetIntTypeWidth(self.ptr)
+        return lib().LLVMGetIntTypeWidth(self.ptr)
 
     def __str__(self) -> str:
-        return _message(_lib().LLVMPrintTypeToString(self.ptr))
+        return take_message(lib().LLVMPrintTypeToString(self.ptr))
 
 
 class Value:
@@ -121,34 +103,34 @@ class Value:
         return f"<{type(self).__name__} {self}>"
 
     def __str__(self) -> str:
-        return _message(_lib().LLVMPrintValueToString(self.ptr)).strip()
+        return take_message(lib().LLVMPrintValueToString(self.ptr)).strip()
 
     @property
     def name(self) -> str:
         """The value's own name, '' when unnamed (see :func:`slot_names`)."""
         size = c_size_t()
-        raw = _lib().LLVMGetValueName2(self.ptr, ctypes.byref(size))
+        raw = lib().LLVMGetValueName2(self.ptr, ctypes.byref(size))
         return ctypes.string_at(raw, size.value).decode("utf-8", "replace") if raw else ""
 
     @property
     def type(self) -> Type:
-        return Type(_lib().LLVMTypeOf(self.ptr), self.module)
+        return Type(lib().LLVMTypeOf(self.ptr), self.module)
 
     @property
     def is_instruction(self) -> bool:
-        return _lib().LLVMGetValueKind(self.ptr) == _INSTRUCTION_KIND
+        return lib().LLVMGetValueKind(self.ptr) == _INSTRUCTION_KIND
 
     @property
     def is_argument(self) -> bool:
-        return _lib().LLVMGetValueKind(self.ptr) == _ARGUMENT_KIND
+        return lib().LLVMGetValueKind(self.ptr) == _ARGUMENT_KIND
 
     @property
     def is_constant_int(self) -> bool:
-        return _lib().LLVMGetValueKind(self.ptr) == _CONSTANT_INT_KIND
+        return lib().LLVMGetValueKind(self.ptr) == _CONSTANT_INT_KIND
 
     @property
     def is_constant(self) -> bool:
-        return bool(_lib().LLVMIsConstant(self.ptr))
+        return bool(lib().LLVMIsConstant(self.ptr))
 
     def signed_value(self) -> int:
         """The value of an integer constant of at most 64 bits, sign-extended.
@@ -158,13 +140,13 @@ class Value:
         """
         if not self.is_constant_int or self.type.width > 64:
             raise TypeError(f"{self} is not a constant integer of at most 64 bits")
-        return _lib().LLVMConstIntGetSExtValue(self.ptr)
+        return lib().LLVMConstIntGetSExtValue(self.ptr)
 
     def uses(self) -> list[Instruction]:
         """Return the users of this value, one entry per use (an instruction using
         the value twice appears twice). Users that are not instructions (constant
         expressions, globals) are left out."""
-        L = _lib()
+        L = lib()
         users = []
         use = L.LLVMGetFirstUse(self.ptr)
         while use:
@@ -176,7 +158,7 @@ class Value:
 
     def use_count(self) -> int:
         """Number of uses, including uses by non-instructions."""
-        L = _lib()
+        L = lib()
         count, use = 0, L.LLVMGetFirstUse(self.ptr)
         while use:
             count += 1
@@ -187,7 +169,7 @@ class Value:
         """Make every user of this value use ``new`` instead (same type required)."""
         if self.type != new.type:
             raise TypeError(f"cannot replace a {self.type} value with a {new.type} value")
-        _lib().LLVMReplaceAllUsesWith(self.ptr, new.ptr)
+        lib().LLVMReplaceAllUsesWith(self.ptr, new.ptr)
 
 
 class Instruction(Value):
@@ -198,39 +180,39 @@ class Instruction(Value):
     @property
     def opcode(self) -> str:
         """The IR spelling of the opcode, e.g. 'add', 'phi', 'getelementptr'."""
-        code = _lib().LLVMGetInstructionOpcode(self.ptr)
+        code = lib().LLVMGetInstructionOpcode(self.ptr)
         return OPCODES.get(code, f"opcode{code}")
 
     @property
     def block(self) -> Block:
-        return Block(_lib().LLVMGetInstructionParent(self.ptr), self.module)
+        return Block(lib().LLVMGetInstructionParent(self.ptr), self.module)
 
     @property
     def operands(self) -> list[Value]:
         """All operands in order. For a phi, the incoming values; for a branch, the
         condition (if any) and the target blocks as values; for a call, the
         arguments then the callee."""
-        L = _lib()
+        L = lib()
         return [
-            _wrap(L.LLVMGetOperand(self.ptr, i), self.module)
+            wrap(L.LLVMGetOperand(self.ptr, i), self.module)
             for i in range(L.LLVMGetNumOperands(self.ptr))
         ]
 
     def operand(self, index: int) -> Value:
-        L = _lib()
+        L = lib()
         if not 0 <= index < L.LLVMGetNumOperands(self.ptr):
             raise IndexError(f"operand {index} out of range for {self.opcode}")
-        return _wrap(L.LLVMGetOperand(self.ptr, index), self.module)
+        return wrap(L.LLVMGetOperand(self.ptr, index), self.module)
 
     @property
     def incoming(self) -> list[tuple[Value, Block]]:
         """A phi's incoming (value, predecessor block) pairs."""
         if self.opcode != "phi":
             raise TypeError(f"{self.opcode} is not a phi")
-        L = _lib()
+        L = lib()
         return [
             (
-                _wrap(L.LLVMGetIncomingValue(self.ptr, i), self.module),
+                wrap(L.LLVMGetIncomingValue(self.ptr, i), self.module),
                 Block(L.LLVMGetIncomingBlock(self.ptr, i), self.module),
             )
             for i in range(L.LLVMCountIncoming(self.ptr))
@@ -238,12 +220,12 @@ class Instruction(Value):
 
     @property
     def is_terminator(self) -> bool:
-        return bool(_lib().LLVMIsATerminatorInst(self.ptr))
+        return bool(lib().LLVMIsATerminatorInst(self.ptr))
 
     @property
     def successors(self) -> list[Block]:
         """A terminator's successor blocks, in order (duplicates kept)."""
-        L = _lib()
+        L = lib()
         if not self.is_terminator:
             return []
         return [
@@ -254,44 +236,44 @@ class Instruction(Value):
     @property
     def condition(self) -> Value | None:
         """The condition of a conditional ``br``; None for other instructions."""
-        L = _lib()
+        L = lib()
         if self.opcode != "br" or not L.LLVMIsConditional(self.ptr):
             return None
-        return _wrap(L.LLVMGetCondition(self.ptr), self.module)
+        return wrap(L.LLVMGetCondition(self.ptr), self.module)
 
     @property
     def predicate(self) -> str:
         """An icmp's predicate, e.g. 'slt'."""
         if self.opcode != "icmp":
             raise TypeError(f"{self.opcode} is not an icmp")
-        return PREDICATES[_lib().LLVMGetICmpPredicate(self.ptr)]
+        return PREDICATES[lib().LLVMGetICmpPredicate(self.ptr)]
 
     @property
     def nsw(self) -> bool:
-        return self.opcode in _NSW_OPCODES and bool(_lib().LLVMGetNSW(self.ptr))
+        return self.opcode in _NSW_OPCODES and bool(lib().LLVMGetNSW(self.ptr))
 
     @property
     def nuw(self) -> bool:
-        return self.opcode in _NSW_OPCODES and bool(_lib().LLVMGetNUW(self.ptr))
+        return self.opcode in _NSW_OPCODES and bool(lib().LLVMGetNUW(self.ptr))
 
     def set_nsw(self, on: bool = True) -> None:
-        _lib().LLVMSetNSW(self.ptr, int(on))
+        lib().LLVMSetNSW(self.ptr, int(on))
 
     def set_nuw(self, on: bool = True) -> None:
-        _lib().LLVMSetNUW(self.ptr, int(on))
+        lib().LLVMSetNUW(self.ptr, int(on))
 
     def add_incoming(self, incoming: Sequence[tuple[Value, Block]]) -> None:
         """Add (value, predecessor) pairs to a phi."""
         n = len(incoming)
         values = (Ref * n)(*[v.ptr for v, _ in incoming])
         blocks = (Ref * n)(*[b.ptr for _, b in incoming])
-        _lib().LLVMAddIncoming(self.ptr, values, blocks, n)
+        lib().LLVMAddIncoming(self.ptr, values, blocks, n)
 
     def erase(self) -> None:
         """Remove the instruction from its block and delete it. It must have no uses."""
         if self.use_count():
             raise ValueError(f"cannot erase {self}: it still has uses")
-        _lib().LLVMInstructionEraseFromParent(self.ptr)
+        lib().LLVMInstructionEraseFromParent(self.ptr)
 
 
 class Block:
@@ -314,16 +296,16 @@ class Block:
     @property
     def name(self) -> str:
         """The block's own label, '' when unnamed (see :func:`slot_names`)."""
-        return (_lib().LLVMGetBasicBlockName(self.ptr) or b"").decode("utf-8", "replace")
+        return (lib().LLVMGetBasicBlockName(self.ptr) or b"").decode("utf-8", "replace")
 
     @property
     def value_ptr(self) -> int:
         """The block as an LLVM value (the key :func:`slot_names` uses)."""
-        return _lib().LLVMBasicBlockAsValue(self.ptr)
+        return lib().LLVMBasicBlockAsValue(self.ptr)
 
     def instructions(self) -> Iterator[Instruction]:
         """Yield the instructions in order. Safe against erasing the yielded one."""
-        L = _lib()
+        L = lib()
         inst = L.LLVMGetFirstInstruction(self.ptr)
         while inst:
             following = L.LLVMGetNextInstruction(inst)
@@ -332,7 +314,7 @@ class Block:
 
     @property
     def terminator(self) -> Instruction | None:
-        ptr = _lib().LLVMGetBasicBlockTerminator(self.ptr)
+        ptr = lib().LLVMGetBasicBlockTerminator(self.ptr)
         return Instruction(ptr, self.module) if ptr else None
 
     @property
@@ -351,11 +333,11 @@ class Function(Value):
 
     @property
     def is_declaration(self) -> bool:
-        return bool(_lib().LLVMIsDeclaration(self.ptr))
+        return bool(lib().LLVMIsDeclaration(self.ptr))
 
     @property
     def params(self) -> list[Value]:
-        L = _lib()
+        L = lib()
         return [
             Value(L.LLVMGetParam(self.ptr, i), self.module)
             for i in range(L.LLVMCountParams(self.ptr))
@@ -363,7 +345,7 @@ class Function(Value):
 
     def blocks(self) -> list[Block]:
         """The blocks in layout order; the first is the entry block."""
-        L = _lib()
+        L = lib()
         out, bb = [], L.LLVMGetFirstBasicBlock(self.ptr)
         while bb:
             out.append(Block(bb, self.module))
@@ -374,7 +356,7 @@ class Function(Value):
     def entry(self) -> Block:
         if self.is_declaration:
             raise ValueError(f"@{self.name} is a declaration: it has no blocks")
-        return Block(_lib().LLVMGetEntryBasicBlock(self.ptr), self.module)
+        return Block(lib().LLVMGetEntryBasicBlock(self.ptr), self.module)
 
     def instructions(self) -> Iterator[Instruction]:
         for block in self.blocks():
@@ -383,7 +365,7 @@ class Function(Value):
 
 def functions(module: Module, defined_only: bool = True) -> list[Function]:
     """Return the module's functions in order (only those with a body by default)."""
-    L = _lib()
+    L = lib()
     out, fn = [], L.LLVMGetFirstFunction(module.ptr)
     while fn:
         if not (defined_only and L.LLVMIsDeclaration(fn)):
@@ -394,7 +376,7 @@ def functions(module: Module, defined_only: bool = True) -> list[Function]:
 
 def function(module: Module, name: str) -> Function | None:
     """Return the function named ``name``, or None."""
-    ptr = _lib().LLVMGetNamedFunction(module.ptr, name.encode())
+    ptr = lib().LLVMGetNamedFunction(module.ptr, name.encode())
     return Function(ptr, module) if ptr else None
 
 
@@ -422,152 +404,11 @@ def slot_names(fn: Function) -> dict[int, str]:
     return names
 
 
-def int_type(module: Module, bits: int) -> Type:
-    """The integer type of ``bits`` bits in the module's context."""
-    L = _lib()
-    return Type(L.LLVMIntTypeInContext(L.LLVMGetModuleContext(module.ptr), bits), module)
-
-
-def const_int(ty: Type, value: int) -> Value:
-    """An integer constant of type ``ty`` (``value`` taken modulo 2**width)."""
-    return Value(_lib().LLVMConstInt(ty.ptr, value & ((1 << 64) - 1), 1), ty.module)
-
-
-def _wrap(ptr: int, module: Module) -> Value:
-    kind = _lib().LLVMGetValueKind(ptr)
+def wrap(ptr: int, module: Module) -> Value:
+    """Return the LLVM value at ``ptr`` as an Instruction, a Function or a plain Value."""
+    kind = lib().LLVMGetValueKind(ptr)
     if kind == _INSTRUCTION_KIND:
         return Instruction(ptr, module)
     if kind == _FUNCTION_KIND:
         return Function(ptr, module)
     return Value(ptr, module)
-
-
-class Builder(_Handle):
-    """An LLVM IRBuilder in a module's context. New instructions go before the
-    instruction given to :meth:`position_before` (or at the end of a block)."""
-
-    def __init__(self, module: Module) -> None:
-        L = _lib()
-        self.module = module
-        self._ptr = L.LLVMCreateBuilderInContext(L.LLVMGetModuleContext(module.ptr))
-
-    def _dispose(self, ptr: int) -> None:
-        _lib().LLVMDisposeBuilder(ptr)
-
-    def position_before(self, inst: Instruction) -> None:
-        _lib().LLVMPositionBuilderBefore(self.ptr, inst.ptr)
-
-    def position_at_end(self, block: Block) -> None:
-        _lib().LLVMPositionBuilderAtEnd(self.ptr, block.ptr)
-
-    def _inst(self, ptr: int) -> Instruction:
-        return Instruction(ptr, self.module)
-
-    def trunc(self, value: Value, ty: Type, name: str = "") -> Value:
-        return _wrap(_lib().LLVMBuildTrunc(self.ptr, value.ptr, ty.ptr, name.encode()), self.module)
-
-    def sext(self, value: Value, ty: Type, name: str = "") -> Value:
-        return _wrap(_lib().LLVMBuildSExt(self.ptr, value.ptr, ty.ptr, name.encode()), self.module)
-
-    def zext(self, value: Value, ty: Type, name: str = "") -> Value:
-        return _wrap(_lib().LLVMBuildZExt(self.ptr, value.ptr, ty.ptr, name.encode()), self.module)
-
-    def binop(self, opcode: str, lhs: Value, rhs: Value, name: str = "") -> Value:
-        """Build ``opcode lhs, rhs`` (add, sub, mul, and, or, xor, shl, lshr, ...).
-
-        Constant operands fold: the result may be a constant, not an instruction."""
-        if opcode not in OPCODE_OF:
-            raise ValueError(f"unknown opcode {opcode!r}")
-        ptr = _lib().LLVMBuildBinOp(self.ptr, OPCODE_OF[opcode], lhs.ptr, rhs.ptr, name.encode())
-        return _wrap(ptr, self.module)
-
-    def icmp(self, predicate: str, lhs: Value, rhs: Value, name: str = "") -> Value:
-        ptr = _lib().LLVMBuildICmp(
-            self.ptr, PREDICATE_OF[predicate], lhs.ptr, rhs.ptr, name.encode()
-        )
-        return _wrap(ptr, self.module)
-
-    def select(self, cond: Value, if_true: Value, if_false: Value, name: str = "") -> Value:
-        ptr = _lib().LLVMBuildSelect(self.ptr, cond.ptr, if_true.ptr, if_false.ptr, name.encode())
-        return _wrap(ptr, self.module)
-
-    def phi(self, ty: Type, incoming: Sequence[tuple[Value, Block]], name: str = "") -> Instruction:
-        """Build a phi (position the builder at the top of its block first)."""
-        node = self._inst(_lib().LLVMBuildPhi(self.ptr, ty.ptr, name.encode()))
-        if incoming:
-            node.add_incoming(incoming)
-        return node
-
-
-def _declare(h: ctypes.CDLL) -> None:
-    def fn(name: str, restype, *argtypes) -> None:
-        f = getattr(h, name)
-        f.restype = restype
-        f.argtypes = list(argtypes)
-
-    # Values and types
-    fn("LLVMGetValueName2", c_char_p, Ref, POINTER(c_size_t))
-    fn("LLVMTypeOf", Ref, Ref)
-    fn("LLVMGetTypeKind", c_int, Ref)
-    fn("LLVMGetIntTypeWidth", c_uint, Ref)
-    fn("LLVMPrintTypeToString", ctypes.c_void_p, Ref)
-    fn("LLVMPrintValueToString", ctypes.c_void_p, Ref)
-    fn("LLVMGetValueKind", c_int, Ref)
-    fn("LLVMIsConstant", LLVMBool, Ref)
-    fn("LLVMConstIntGetSExtValue", c_longlong, Ref)
-    fn("LLVMGetModuleContext", Ref, Ref)
-    fn("LLVMIntTypeInContext", Ref, Ref, c_uint)
-    fn("LLVMConstInt", Ref, Ref, c_ulonglong, LLVMBool)
-
-    # Uses
-    fn("LLVMGetFirstUse", Ref, Ref)
-    fn("LLVMGetNextUse", Ref, Ref)
-    fn("LLVMGetUser", Ref, Ref)
-    fn("LLVMReplaceAllUsesWith", None, Ref, Ref)
-
-    # Functions, blocks, instructions
-    fn("LLVMGetNamedFunction", Ref, Ref, c_char_p)
-    fn("LLVMGetFirstFunction", Ref, Ref)
-    fn("LLVMGetNextFunction", Ref, Ref)
-    fn("LLVMIsDeclaration", LLVMBool, Ref)
-    fn("LLVMCountParams", c_uint, Ref)
-    fn("LLVMGetParam", Ref, Ref, c_uint)
-    fn("LLVMGetFirstBasicBlock", Ref, Ref)
-    fn("LLVMGetNextBasicBlock", Ref, Ref)
-    fn("LLVMGetEntryBasicBlock", Ref, Ref)
-    fn("LLVMGetBasicBlockName", c_char_p, Ref)
-    fn("LLVMBasicBlockAsValue", Ref, Ref)
-    fn("LLVMGetBasicBlockTerminator", Ref, Ref)
-    fn("LLVMGetFirstInstruction", Ref, Ref)
-    fn("LLVMGetNextInstruction", Ref, Ref)
-    fn("LLVMGetInstructionOpcode", c_int, Ref)
-    fn("LLVMGetInstructionParent", Ref, Ref)
-    fn("LLVMGetNumOperands", c_int, Ref)
-    fn("LLVMGetOperand", Ref, Ref, c_uint)
-    fn("LLVMCountIncoming", c_uint, Ref)
-    fn("LLVMGetIncomingValue", Ref, Ref, c_uint)
-    fn("LLVMGetIncomingBlock", Ref, Ref, c_uint)
-    fn("LLVMIsATerminatorInst", Ref, Ref)
-    fn("LLVMGetNumSuccessors", c_uint, Ref)
-    fn("LLVMGetSuccessor", Ref, Ref, c_uint)
-    fn("LLVMIsConditional", LLVMBool, Ref)
-    fn("LLVMGetCondition", Ref, Ref)
-    fn("LLVMGetICmpPredicate", c_int, Ref)
-    fn("LLVMGetNSW", LLVMBool, Ref)
-    fn("LLVMGetNUW", LLVMBool, Ref)
-    fn("LLVMSetNSW", None, Ref, LLVMBool)
-    fn("LLVMSetNUW", None, Ref, LLVMBool)
-    fn("LLVMInstructionEraseFromParent", None, Ref)
-
-    # IRBuilder
-    fn("LLVMCreateBuilderInContext", Ref, Ref)
-    fn("LLVMDisposeBuilder", None, Ref)
-    fn("LLVMPositionBuilderBefore", None, Ref, Ref)
-    fn("LLVMPositionBuilderAtEnd", None, Ref, Ref)
-    for cast in ("LLVMBuildTrunc", "LLVMBuildSExt", "LLVMBuildZExt"):
-        fn(cast, Ref, Ref, Ref, Ref, c_char_p)
-    fn("LLVMBuildBinOp", Ref, Ref, c_int, Ref, Ref, c_char_p)
-    fn("LLVMBuildICmp", Ref, Ref, c_int, Ref, Ref, c_char_p)
-    fn("LLVMBuildSelect", Ref, Ref, Ref, Ref, Ref, c_char_p)
-    fn("LLVMBuildPhi", Ref, Ref, Ref, c_char_p)
-    fn("LLVMAddIncoming", None, Ref, POINTER(Ref), POINTER(Ref), c_uint)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from llmcompiler.errors import PipelineError
-from llmcompiler.passes import Vocabulary, load_vocabulary, validate
+from llmcompiler.pipeline import Vocabulary, load_vocabulary, validate
 from llmcompiler.program import Program
 from llmcompiler.prompts import parse_answer
 
@@ -41,6 +41,9 @@ class GenerationConfig:
         top_p: nucleus sampling mass (sample=True only).
         max_new_tokens: longest answer, in tokens.
         seed: seed for sampling, so that runs repeat.
+
+    Raises (on creation):
+        ValueError: k below 1.
     """
 
     k: int = 1
@@ -49,6 +52,10 @@ class GenerationConfig:
     top_p: float = 0.95
     max_new_tokens: int = 2048
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise ValueError("k must be at least 1")
 
 
 @runtime_checkable
@@ -116,9 +123,9 @@ def candidate_from_pipeline(
 
     A flat list must pass the vocabulary; a list that nests -Oz's own expansion (an
     edited -Oz, as search writes it) may also hold -Oz's bookkeeping passes
-    (:func:`llmcompiler.search.oz.validate_nested`).
+    (:func:`llmcompiler.pipeline.oz.validate_nested`).
     """
-    from llmcompiler.search.oz import validate_nested
+    from llmcompiler.pipeline.oz import validate_nested
 
     vocabulary = vocabulary or load_vocabulary()
     try:

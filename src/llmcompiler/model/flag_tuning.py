@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 
-from llmcompiler.datasets.measure import name_module
 from llmcompiler.llvm import Module
 from llmcompiler.model.base import (
     Candidate,
@@ -21,9 +20,9 @@ from llmcompiler.model.base import (
     TextModel,
     candidate_from_text,
 )
-from llmcompiler.passes import Vocabulary, load_vocabulary
+from llmcompiler.pipeline import Vocabulary, load_vocabulary
 from llmcompiler.program import Program
-from llmcompiler.prompts import flag_tuning_prompt
+from llmcompiler.prompts import flag_tuning_prompt, name_module
 
 #: Tokens an answer may take. The pass list and the claimed size come first in an
 #: answer; the optimized IR after them is not needed here, so generation stops early.
@@ -37,7 +36,7 @@ def program_ir(program: Program) -> str:
         InvalidIRError: the bitcode does not parse (a Program's bitcode always does).
     """
     with Module.parse(program.bitcode, os.path.basename(program.name)) as module:
-        return name_module(module.to_text(), program)
+        return name_module(module.to_text(), program.name)
 
 
 class TextFlagTuner:

@@ -112,15 +112,13 @@ class HFModel:
                 self.path, local_files_only=True
             )
         except Exception as err:  # noqa: BLE001 - any loader failure is one message
-            raise ModelError(
-                f"{self.path}: cannot load the tokenizer: {_first_line(err)}"
-            ) from None
+            raise ModelError(f"{self.path}: cannot load the tokenizer: {first_line(err)}") from None
         try:
             model = transformers.AutoModelForCausalLM.from_pretrained(
                 self.path, local_files_only=True, **dtype_argument(transformers, dtype)
             )
         except Exception as err:  # noqa: BLE001 - corrupt or missing weights, bad config
-            raise ModelError(f"{self.path}: cannot load the model: {_first_line(err)}") from None
+            raise ModelError(f"{self.path}: cannot load the model: {first_line(err)}") from None
         self.model = model.to(self.device).eval()
         self.name = f"hf:{self.path}"
         self.max_context = _context_length(self.model.config, self.tokenizer)
@@ -155,8 +153,6 @@ class HFModel:
         """
         if self.model is None:
             raise ModelError(f"{self.name}: the model was closed")
-        if config.k < 1:
-            raise ValueError("k must be at least 1")
         return [self._one(prompt, config) for prompt in prompts]
 
     def _one(self, prompt: str, config: GenerationConfig) -> list[str]:
@@ -215,6 +211,8 @@ def _context_length(config, tokenizer) -> int:
     return DEFAULT_CONTEXT
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """Return the first line of an exception's message (its type name when it has
+    none), cut at 300 characters: the detail of a one-line error."""
     text = str(err).strip().split("\n", 1)[0] or type(err).__name__
     return text if len(text) <= 300 else text[:297] + "..."

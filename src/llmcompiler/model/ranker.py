@@ -29,16 +29,17 @@ import numpy as np
 
 from llmcompiler.analysis.features import FEATURE_NAMES, FEATURES_VERSION, HISTOGRAM_OPCODES
 from llmcompiler.analysis.features import features as module_features
+from llmcompiler.engine import Evaluator, Objective, Task
 from llmcompiler.errors import ModelError
-from llmcompiler.evaluate import Evaluator, Objective, Task
 from llmcompiler.llvm import Module
 from llmcompiler.model.call_features import CALL_FEATURE_NAMES, call_features
+from llmcompiler.pipeline import OZ
 from llmcompiler.program import Program
 
 SCHEMA = 2  # 2: the call and inlining features (model/call_features.py) and call_weight
 META_FILE = "llmc_ranker.json"
 ARRAYS_FILE = "ranker.npz"
-OZ_PIPELINE = "default<Oz>"
+
 _HIST = len(HISTOGRAM_OPCODES)  # the opcode histogram is the vector's first slots
 
 
@@ -145,7 +146,7 @@ def collect(
     objective = Objective(metric="size")
     names, vectors, rows, oz_sizes = [], [], [], []
     for done, program in enumerate(programs, 1):
-        tasks = [Task(program, OZ_PIPELINE, objective, timeout=timeout)]
+        tasks = [Task(program, OZ, objective, timeout=timeout)]
         tasks += [Task(program, text, objective, timeout=timeout) for text in lists]
         results = dict(evaluator.run(tasks))
         oz = results[0]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from llmcompiler.errors import ModelError
 from llmcompiler.model.base import GenerationConfig
-from llmcompiler.model.hf import DEFAULT_CONTEXT, check_checkpoint
+from llmcompiler.model.hf import DEFAULT_CONTEXT, check_checkpoint, first_line
 
 
 class VLLMModel:
@@ -55,8 +55,8 @@ class VLLMModel:
                 gpu_memory_utilization=gpu_memory_utilization,
             )
         except Exception as err:  # noqa: BLE001 - engine start-up failures are many
-            text = str(err).strip().split("\n", 1)[0] or type(err).__name__
-            raise ModelError(f"{self.path}: vLLM cannot load the model: {text}") from None
+            why = first_line(err)
+            raise ModelError(f"{self.path}: vLLM cannot load the model: {why}") from None
         self.tokenizer = self.llm.get_tokenizer()
         self.name = f"vllm:{self.path}"
         self.max_context = context
@@ -74,8 +74,6 @@ class VLLMModel:
         """
         if self.llm is None:
             raise ModelError(f"{self.name}: the model was closed")
-        if config.k < 1:
-            raise ValueError("k must be at least 1")
         encoded = [self.tokenizer(p)["input_ids"] for p in prompts]
         answers: list[list[str]] = [[""] * config.k for _ in prompts]
         todo = [i for i, ids in enumerate(encoded) if self.max_context - len(ids) > 0]

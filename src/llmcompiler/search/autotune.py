@@ -11,9 +11,8 @@ import atexit
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from llmcompiler import parallel
+from llmcompiler.engine import Evaluator, ResultCache, parallel
 from llmcompiler.errors import LLMCError
-from llmcompiler.evaluate import Evaluator, ResultCache
 from llmcompiler.program import Program
 from llmcompiler.search.tunedb import TuneDB
 from llmcompiler.search.tuner import TuneConfig, optimize

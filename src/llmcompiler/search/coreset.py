@@ -59,7 +59,7 @@ def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
     step adds the list with the largest gain. Returns the Coreset and its entries
     (pipeline, marginal gain, programs it is the best choice for).
     """
-    from llmcompiler.evaluate.cache import llvm_version_string
+    from llmcompiler.engine.cache import llvm_version_string
 
     value: dict[str, dict[str, float]] = {}
     for digest, pipeline, improvement in db.lists():

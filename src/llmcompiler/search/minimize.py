@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from llmcompiler.search.oz import OzVariant, template
+from llmcompiler.pipeline.oz import OzVariant, template
 from llmcompiler.search.run import FAILED, Score, SearchRun
-from llmcompiler.search.space import OZ, Genome
+from llmcompiler.search.space import OZ_GENE, Genome
 
 
 def minimize(run: SearchRun, genome: Genome) -> Genome:
@@ -43,7 +43,9 @@ def _fewer_oz_edits(run: SearchRun, genome: Genome, target: Score) -> Genome:
         edits = list(gene.edits)
         for edit in list(edits):
             fewer = tuple(e for e in edits if e != edit)
-            trial = genome[:i] + (template().variant(fewer) if fewer else OZ,) + genome[i + 1 :]
+            trial = (
+                genome[:i] + (template().variant(fewer) if fewer else OZ_GENE,) + genome[i + 1 :]
+            )
             (score,) = run.evaluate([trial], force=True)
             if score != FAILED and score[0] <= target[0]:
                 edits, genome, target = list(fewer), trial, score

@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from llmcompiler.evaluate import EvalResult, Evaluator, Objective, Task
+from llmcompiler.engine import EvalResult, Evaluator, Objective, Task
 from llmcompiler.program import Program
 from llmcompiler.search.space import Genome, pipeline_text
 

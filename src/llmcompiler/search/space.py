@@ -6,14 +6,14 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from llmcompiler.passes import Pass, Pipeline, Vocabulary
-from llmcompiler.search.oz import OzTemplate, OzVariant
+from llmcompiler.pipeline import OZ, Pass, Pipeline, Vocabulary
+from llmcompiler.pipeline.oz import OzTemplate, OzVariant
 
 #: The -Oz pipeline as a single module-level gene: lists such as
 #: [default<Oz>, mergefunc] are often the best, and it gives search a strong start.
-OZ = Pass("default<Oz>", "module")
+OZ_GENE = Pass(OZ, "module")
 
-#: llmcompiler's own integer-narrowing step (evaluate/steps.py), a module-level gene:
+#: llmcompiler's own integer-narrowing step (engine/steps.py), a module-level gene:
 #: it runs between the LLVM passes around it and opt-19 cannot run it.
 NARROW = Pass("llmc-narrow", "module")
 
@@ -26,7 +26,7 @@ Genome = tuple[Pass, ...]
 
 def genes(vocabulary: Vocabulary) -> tuple[Pass, ...]:
     """Return the passes search may use: default<Oz>, llmc-narrow and the vocabulary."""
-    return (OZ, NARROW, *vocabulary.passes)
+    return (OZ_GENE, NARROW, *vocabulary.passes)
 
 
 def pipeline_text(genome: Genome) -> str:
@@ -36,7 +36,7 @@ def pipeline_text(genome: Genome) -> str:
 
 def is_oz(gene: Pass) -> bool:
     """True for default<Oz> and edited -Oz genes."""
-    return gene == OZ or isinstance(gene, OzVariant)
+    return gene == OZ_GENE or isinstance(gene, OzVariant)
 
 
 def mutate(

@@ -7,10 +7,18 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from llmcompiler.passes import Pass
-from llmcompiler.search.oz import OzTemplate, OzVariant
+from llmcompiler.pipeline import Pass
+from llmcompiler.pipeline.oz import OzTemplate, OzVariant
 from llmcompiler.search.run import FAILED, Score, SearchRun
-from llmcompiler.search.space import LEVELS, OZ, Genome, crossover, is_oz, mutate, pipeline_text
+from llmcompiler.search.space import (
+    LEVELS,
+    OZ_GENE,
+    Genome,
+    crossover,
+    is_oz,
+    mutate,
+    pipeline_text,
+)
 
 BATCH = 8  # candidates per generation; fixed so results do not depend on --jobs
 MAX_LEN = 40  # longest pass list search builds
@@ -45,7 +53,7 @@ def local_search(
     if oz is not None:
         sweep(run, rng, oz)
     while not run.exhausted():
-        parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ,)]
+        parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ_GENE,)]
         batch = []
         for _ in range(BATCH):
             a = _tournament(rng, parents)
@@ -74,7 +82,7 @@ def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWE
     base_score, base = best
     at = next((i for i, p in enumerate(base) if is_oz(p)), None)
     if at is None:
-        base, at = (OZ,), 0
+        base, at = (OZ_GENE,), 0
         (base_score,) = run.evaluate([base])
     gene = base[at]
     start = dict(gene.edits) if isinstance(gene, OzVariant) else {}
@@ -120,7 +128,7 @@ def _cost(genome: Genome) -> int:
 
 def _expensive(run: SearchRun, lists: int) -> bool:
     """True when evaluating ``lists`` lists as slow as -Oz would overrun the time budget."""
-    oz_seconds = run.times.get(pipeline_text((OZ,)))
+    oz_seconds = run.times.get(pipeline_text((OZ_GENE,)))
     if run.budget.seconds is None or oz_seconds is None:
         return False
     jobs = getattr(run.evaluator, "jobs", 1)

@@ -5,7 +5,7 @@ verified by llvm-as-19, and compiled back with llc-19 at the settings the disass
 dataset uses (:mod:`llmcompiler.datasets.disassembly`: llc-19's defaults, O2 code
 generation, AT&T syntax, no extra flags). The round-tripped assembly is compared with
 the input assembly: BLEU and exact match, both after
-:func:`llmcompiler.evaluation.metrics.normalize` (``.file``/``.ident`` and blank lines
+:func:`llmcompiler.harness.metrics.normalize` (``.file``/``.ident`` and blank lines
 dropped). The best candidate is the round-tripped one with the highest BLEU (the
 model's earlier answer on a tie).
 
@@ -24,11 +24,11 @@ import subprocess
 from dataclasses import dataclass, replace
 
 from llmcompiler.errors import EvaluationError
-from llmcompiler.evaluation.metrics import exact_match, normalize, sentence_bleu
 from llmcompiler.llvm import LLVM_MAJOR, berkeley_size
 from llmcompiler.llvm.toolchain import llc_args, tool
 from llmcompiler.model.base import MAX_ANSWER_CHARS, GenerationConfig, TextModel
 from llmcompiler.prompts import disassembly_prompt, parse_answer
+from llmcompiler.tasks.metrics import exact_match, normalize, sentence_bleu
 
 #: Seconds each tool (llvm-as-19, llc-19) may take on one answer.
 LLC_TIMEOUT = 60.0

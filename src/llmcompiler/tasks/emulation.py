@@ -11,7 +11,7 @@ program's file name in the ``; ModuleID`` comment, as the dataset's records do.
 The model's answer gives a claimed instruction count, a claimed size and code
 (:func:`llmcompiler.prompts.parse_answer`). It is scored by exact match and BLEU of the
 code against the real output (both normalized, see
-:mod:`llmcompiler.evaluation.metrics`), the error of the claimed size, and whether the
+:mod:`llmcompiler.harness.metrics`), the error of the claimed size, and whether the
 predicted IR compiles (parses and verifies with llvm-as-19 and goes through llc-19; its
 real size is kept). The predicted IR is checked in those tools' processes only
 (:func:`llmcompiler.tasks.disassembly.compile_ir`): IR that crashes LLVM fails the
@@ -27,14 +27,14 @@ import subprocess
 from dataclasses import dataclass
 
 from llmcompiler.errors import EvaluationError, PipelineError
-from llmcompiler.evaluation.metrics import exact_match, normalize, percent_error, sentence_bleu
 from llmcompiler.llvm import Context, Module, berkeley_size
 from llmcompiler.llvm.toolchain import count_text_instructions, llc_object, opt
 from llmcompiler.model.base import MAX_ANSWER_CHARS, GenerationConfig, TextModel
-from llmcompiler.passes import validate
+from llmcompiler.pipeline import OZ, validate
 from llmcompiler.program import Program, program_from_ir
 from llmcompiler.prompts import VARIANTS, emulation_prompt, parse_answer
 from llmcompiler.tasks.disassembly import LLC_TIMEOUT, compile_ir
+from llmcompiler.tasks.metrics import exact_match, normalize, percent_error, sentence_bleu
 
 #: Seconds opt-19 and llc-19 may take to make the reference output.
 TOOL_TIMEOUT = 300.0
@@ -84,7 +84,7 @@ def check_pipeline(text: str) -> str:
         PipelineError: empty, malformed, or a pass that is unknown or not allowed.
     """
     if not text or not text.strip():
-        raise PipelineError("the pass list is empty: give -p PIPELINE (e.g. 'default<Oz>')")
+        raise PipelineError(f"the pass list is empty: give -p PIPELINE (e.g. '{OZ}')")
     return validate(text.strip()).format()
 
 

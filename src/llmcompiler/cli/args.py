@@ -1,0 +1,220 @@
+"""The options several commands share, each defined once here, and the checks and loading
+that go with them: input files with -I and -D, --json, --jobs, --timeout, the results
+cache, --objective, the search budget, --seed, --ray and -o with its output kind."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from llmcompiler.cli.report import error, progress
+from llmcompiler.engine import ResultCache, default_jobs
+from llmcompiler.errors import LLMCError, UsageError
+from llmcompiler.program import Program, load_programs
+
+#: -o suffix -> the output kind the evaluator writes
+OUTPUT_KINDS = {".ll": "ir", ".bc": "bitcode", ".o": "object", ".s": "asm"}
+#: the kinds of -o for a command that writes IR only
+IR_KINDS = {".ll": "ir", ".bc": "bitcode"}
+
+INPUT_HELP = ".c .cc .cpp .ll or .bc files"
+RAY_HELP = "run on a Ray cluster (local: start a local Ray instance)"
+
+
+def add_inputs(
+    parser: argparse.ArgumentParser, metavar: str = "FILE", help: str = INPUT_HELP
+) -> None:
+    """FILE... (``args.files``), then -I and -D."""
+    parser.add_argument("files", nargs="+", metavar=metavar, help=help)
+    add_preprocessor(parser)
+
+
+def add_function_input(parser: argparse.ArgumentParser) -> None:
+    """FILE (``args.file``), one program, and --function NAME to look at one function."""
+    parser.add_argument("file", metavar="FILE", help=".c .cc .cpp .ll or .bc file")
+    parser.add_argument("--function", metavar="NAME", help="only this function")
+
+
+def add_preprocessor(parser: argparse.ArgumentParser) -> None:
+    """-I DIR and -D NAME[=VALUE] (``args.include``, ``args.define``) for C/C++ sources."""
+    parser.add_argument(
+        "-I",
+        dest="include",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="include directory for C/C++ sources",
+    )
+    parser.add_argument(
+        "-D",
+        dest="define",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="preprocessor definition for C/C++ sources",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser, help: str = "print JSON instead of a table") -> None:
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def add_jobs(
+    parser: argparse.ArgumentParser, help: str = "worker processes (default: cores)"
+) -> None:
+    """--jobs/-j N; read it with :func:`job_count`."""
+    parser.add_argument("--jobs", "-j", type=int, default=None, help=help)
+
+
+def job_count(args: argparse.Namespace) -> int:
+    """``--jobs``, or the number of cores when it is not given."""
+    return args.jobs or default_jobs()
+
+
+def add_timeout(
+    parser: argparse.ArgumentParser, default: float = 120.0, help: str = "seconds per evaluation"
+) -> None:
+    parser.add_argument("--timeout", type=float, default=default, help=help)
+
+
+def default_cache() -> str | None:
+    """$LLMC_CACHE (empty: no cache), else ~/.cache/llmcompiler/results.sqlite (under
+    $XDG_CACHE_HOME when it is set)."""
+    if os.environ.get("LLMC_CACHE") is not None:
+        return os.environ["LLMC_CACHE"] or None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return os.path.join(base, "llmcompiler", "results.sqlite")
+
+
+def add_cache(parser: argparse.ArgumentParser, opt_in_help: str | None = None) -> None:
+    """--cache PATH: the shared results cache, on by default (see :func:`default_cache`) and
+    turned off with --no-cache; or, given ``opt_in_help``, a cache used only when named."""
+    if opt_in_help is not None:
+        parser.add_argument("--cache", default=None, metavar="PATH", help=opt_in_help)
+        return
+    parser.add_argument(
+        "--cache",
+        default=default_cache(),
+        metavar="PATH",
+        help="SQLite results cache (default: $LLMC_CACHE or ~/.cache/llmcompiler/results.sqlite)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+
+
+def open_cache(path: str | None) -> ResultCache | None:
+    """The results cache at ``path`` (its directory made), or None for no path; the caller
+    closes it."""
+    if not path:
+        return None
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return ResultCache(path)
+
+
+def add_batch(parser: argparse.ArgumentParser) -> None:
+    """What ``size``, ``opt`` and ``optimize`` share: inputs, --json, --jobs, --timeout and
+    the results cache."""
+    add_inputs(parser)
+    add_json(parser)
+    add_jobs(parser)
+    add_timeout(parser)
+    add_cache(parser)
+
+
+def add_objective(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--objective",
+        choices=("size", "instcount"),
+        default="size",
+        help="binary size (default) or IR instruction count",
+    )
+
+
+def add_budget(
+    parser: argparse.ArgumentParser,
+    default: float | None,
+    seconds_help: str | None = None,
+    evaluations_help: str | None = None,
+    per_program: bool = False,
+) -> None:
+    """--budget SECONDS and --evaluations N (``args.budget``, ``args.evaluations``): when
+    a search stops. ``per_program`` names them --budget-per-program and
+    --evaluations-per-program."""
+    suffix = "-per-program" if per_program else ""
+    parser.add_argument(
+        f"--budget{suffix}",
+        dest="budget",
+        type=float,
+        default=default,
+        metavar="SECONDS",
+        help=seconds_help,
+    )
+    parser.add_argument(
+        f"--evaluations{suffix}",
+        dest="evaluations",
+        type=int,
+        default=None,
+        metavar="N",
+        help=evaluations_help,
+    )
+
+
+def add_seed(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    parser.add_argument("--seed", type=int, default=0, help=help)
+
+
+def add_ray(parser: argparse.ArgumentParser, help: str = RAY_HELP) -> None:
+    parser.add_argument("--ray", metavar="auto|ADDRESS|local", help=help)
+
+
+def add_output(parser: argparse.ArgumentParser, help: str) -> None:
+    """-o/--output OUT, a file whose suffix says what to write; check it with
+    :func:`output_kind`."""
+    parser.add_argument("-o", "--output", metavar="OUT", help=help)
+
+
+def output_kind(
+    output: str | None, inputs: int = 1, kinds: Mapping[str, str] = OUTPUT_KINDS
+) -> str | None:
+    """The kind of output ``-o OUTPUT`` asks for (a value of ``kinds``); None without -o.
+
+    Raises:
+        UsageError: -o with more than one input file, or a suffix that is not in ``kinds``.
+    """
+    if not output:
+        return None
+    if inputs > 1:
+        raise UsageError("-o takes one input file")
+    kind = kinds.get(Path(output).suffix)
+    if kind is None:
+        listed = " or ".join(kinds) if len(kinds) == 2 else ", ".join(kinds)
+        raise UsageError(f"{output}: output must end in {listed}")
+    return kind
+
+
+class Inputs:
+    """The input files of a command (``args.files`` with -I and -D), loaded ``jobs`` at a
+    time behind a progress bar.
+
+    Iterating yields each :class:`Program` that loads, in input order; each file that does
+    not is reported with :func:`report.error` and counted in ``failed``. Iterating raises
+    LLVMNotFoundError when LLVM is missing.
+    """
+
+    def __init__(self, args: argparse.Namespace, jobs: int, desc: str = "loading") -> None:
+        self.files: list[str] = args.files
+        self.include: list[str] = args.include
+        self.define: list[str] = args.define
+        self.jobs = jobs
+        self.desc = desc
+        self.failed = 0
+
+    def __iter__(self) -> Iterator[Program]:
+        loading = load_programs(self.files, self.include, self.define, jobs=self.jobs)
+        for _path, program in progress(loading, len(self.files), self.desc):
+            if isinstance(program, LLMCError):
+                error(str(program))
+                self.failed += 1
+            else:
+                yield program

@@ -1,0 +1,141 @@
+"""``llmc autotune`` and ``llmc coreset build``: tune a corpus into a database, then
+distil its best pass lists into a coreset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from llmcompiler.cli import args as common
+from llmcompiler.cli.report import error, progress, status
+from llmcompiler.errors import UsageError
+from llmcompiler.search.autotune import autotune
+from llmcompiler.search.coreset import build_coreset, load_coreset, save_coreset
+from llmcompiler.search.run import Budget
+from llmcompiler.search.tunedb import TuneDB
+from llmcompiler.search.tuner import TuneConfig
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``autotune`` and ``coreset``."""
+    p = subparsers.add_parser("autotune", help="tune a corpus into a database")
+    common.add_inputs(p, "PROGRAM", ".c .cc .cpp .ll .bc files")
+    p.add_argument("--db", required=True, metavar="SQLITE", help="results database (resumed)")
+    common.add_budget(
+        p,
+        10.0,
+        evaluations_help="also stop after N evaluations (with a large time budget: reproducible)",
+        per_program=True,
+    )
+    common.add_objective(p)
+    common.add_seed(p)
+    common.add_jobs(p, "programs tuned at once")
+    p.add_argument(
+        "--validate", action="store_true", help="keep only lists that pass differential testing"
+    )
+    p.add_argument("--coreset", metavar="JSON", help="pass lists to try first (default: none)")
+    p.add_argument("--corpus", default="", help="a description of the corpus, stored in the db")
+    common.add_ray(p)
+    common.add_cache(p, opt_in_help="SQLite evaluation cache shared by the local processes")
+    p.set_defaults(run=run_autotune)
+
+    c = subparsers.add_parser("coreset", help="build or show a coreset of pass lists")
+    c.add_argument("action", choices=("build", "show"))
+    c.add_argument("--db", metavar="SQLITE", help="autotuning database (build)")
+    c.add_argument("-k", type=int, default=50, help="number of lists (build)")
+    c.add_argument("-o", "--output", metavar="JSON", help="coreset file to write (build)")
+    c.add_argument("--note", default="", help="provenance note stored in the file")
+    c.add_argument("file", nargs="?", metavar="JSON", help="coreset to show (default: shipped)")
+    c.set_defaults(run=run_coreset)
+
+
+def run_autotune(args: argparse.Namespace) -> int:
+    """Tune every program not yet in ``--db``; print a JSON line per program as it ends.
+
+    Returns 0, or 1 when some file could not be loaded (tuning errors are reported and
+    stored in the database).
+
+    Raises:
+        LLMCError: the database or the coreset cannot be read.
+    """
+    jobs = common.job_count(args)
+    config = TuneConfig(
+        budget=Budget(args.budget, args.evaluations),
+        metric=args.objective,
+        seed=args.seed,
+        validate=args.validate,
+        coreset=load_coreset(args.coreset).pipelines if args.coreset else (),
+    )
+    db = TuneDB(args.db)
+    db.set_meta("budget_per_program", args.budget)
+    db.set_meta("objective", args.objective)
+    if args.corpus:
+        db.set_meta("corpus", args.corpus)
+    inputs = common.Inputs(args, jobs)
+    programs = list(inputs)
+    unique = list({p.hash: p for p in programs}.values())
+    skipped = len(db.done() & {p.hash for p in unique})
+    if skipped:
+        status(f"resuming: {skipped} of {len(unique)} programs already in {args.db}")
+    rows = autotune(unique, db, config, jobs=jobs, cache_path=args.cache, ray_address=args.ray)
+    for row in progress(rows, len(unique) - skipped, "autotuning"):
+        if row["status"] == "error":
+            error(str(row["error"]))
+        else:
+            print(
+                json.dumps(
+                    {
+                        k: row.get(k)
+                        for k in (
+                            "name",
+                            "status",
+                            "oz_size",
+                            "size",
+                            "improvement_pct",
+                            "evaluations",
+                            "validated",
+                            "pipeline",
+                        )
+                    }
+                ),
+                flush=True,
+            )
+    summary = db.programs()
+    ok = [r for r in summary if r["status"] == "ok"]
+    mean = sum(r["improvement_pct"] for r in ok) / len(ok) if ok else 0.0
+    print(
+        f"{len(summary)} programs in {args.db}: {len(ok)} tuned, mean improvement over -Oz "
+        f"{mean:.2f}%",
+        file=sys.stderr,
+    )
+    db.close()
+    return 1 if inputs.failed else 0
+
+
+def run_coreset(args: argparse.Namespace) -> int:
+    """Show a coreset, or build one from an autotuning database; returns 0.
+
+    Raises:
+        UsageError: build without --db or -o.
+        LLMCError: the database or coreset file cannot be read.
+    """
+    if args.action == "show":
+        coreset = load_coreset(args.file)
+        print(json.dumps(coreset.provenance, indent=2))
+        for pipeline in coreset.pipelines:
+            print(pipeline)
+        return 0
+    if not args.db or not args.output:
+        raise UsageError("coreset build needs --db and -o")
+    db = TuneDB(args.db)
+    coreset, entries = build_coreset(db, args.k, args.note)
+    db.close()
+    save_coreset(args.output, coreset, entries)
+    print(
+        f"{len(entries)} lists from {coreset.provenance['programs']} programs, covering a "
+        f"mean {coreset.provenance['mean_covered_improvement_pct']:.2f}% improvement; "
+        f"written to {args.output}",
+        file=sys.stderr,
+    )
+    return 0

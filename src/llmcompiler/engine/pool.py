@@ -1,0 +1,355 @@
+"""The Evaluator: a pool of worker processes that evaluates (program, pipeline) pairs.
+
+Workers are subprocesses (about 0.1 s to start, libLLVM included), so a
+restart after a crash is cheap. Each worker keeps parsed modules, so only
+the first evaluation of a program pays for parsing. The pool is driven from
+one thread; it is not thread-safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from llmcompiler.engine.cache import ResultCache
+from llmcompiler.engine.result import CRASH, TIMEOUT, EvalResult, Objective
+from llmcompiler.engine.worker import OUTPUTS
+from llmcompiler.errors import EvaluationError
+from llmcompiler.program import Program
+
+_ERROR_TEXT_LIMIT = 2000
+_START_TIMEOUT = 60.0  # seconds a new worker may take to load LLVM
+
+
+@dataclass(frozen=True)
+class Task:
+    """One evaluation: run ``pipeline`` on ``program`` and measure ``objective``."""
+
+    program: Program
+    pipeline: str
+    objective: Objective = field(default_factory=Objective)
+    output: str | None = None  # one of worker.OUTPUTS, or None for numbers only
+    timeout: float | None = None  # seconds for this evaluation (None: the pool's timeout)
+
+    @property
+    def key(self) -> tuple:
+        return (self.program.hash, self.pipeline, self.objective, self.output)
+
+
+@dataclass
+class PoolStats:
+    """Counters since the pool started."""
+
+    evaluations: int = 0  # evaluations actually run by workers
+    cache_hits: int = 0
+    crashes: int = 0
+    timeouts: int = 0
+    restarts: int = 0
+    retries: int = 0  # crashed evaluations run again in a fresh worker
+
+
+def _worker_env() -> dict[str, str]:
+    """The caller's environment, with this package importable however it was found."""
+    import llmcompiler
+
+    root = str(Path(llmcompiler.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
+
+
+def default_jobs() -> int:
+    """Return the number of CPU cores this process may use."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+class _Worker:
+    """One worker: a fresh ``python -m llmcompiler.engine.worker`` process.
+
+    Workers are plain subprocesses, not multiprocessing children, so they never
+    re-import the caller's ``__main__`` and never inherit its threads.
+    """
+
+    def __init__(self, index: int, max_rss_mb: float | None) -> None:
+        # The worker's stderr: an unlinked temporary file, so nothing is left behind.
+        fd, path = tempfile.mkstemp(prefix=f"llmc-worker{index}-", suffix=".log")
+        os.unlink(path)
+        self.stderr_fd = fd
+        self.conn, child = multiprocessing.Pipe()
+        argv = [sys.executable, "-m", "llmcompiler.engine.worker", str(child.fileno())]
+        if max_rss_mb is not None:
+            argv.append(str(max_rss_mb))
+        self.proc = subprocess.Popen(
+            argv,
+            pass_fds=[child.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=fd,
+            env=_worker_env(),
+            # its own process group, so that killing it also kills an llc-19 it runs
+            start_new_session=True,
+        )
+        child.close()
+        self.ready = False
+        self.task_index: int | None = None
+        self.deadline = 0.0
+        self.loaded: set[str] = set()
+
+    def wait_ready(self) -> None:
+        """Block until the worker has loaded LLVM, so start-up never counts as a timeout.
+
+        Raises:
+            EvaluationError: the worker died or did not start within a minute.
+        """
+        if self.ready:
+            return
+        if self.conn.poll(_START_TIMEOUT):
+            with contextlib.suppress(EOFError, OSError):
+                self.ready = self.conn.recv().get("ready", False)
+        if not self.ready:
+            raise EvaluationError(f"evaluation worker failed to start: {self.crash_report()}")
+
+    def send(self, index: int, task: Task, timeout: float) -> None:
+        self.wait_ready()
+        digest = task.program.hash
+        bitcode = None if digest in self.loaded else task.program.bitcode
+        self.conn.send(
+            {
+                "hash": digest,
+                "bitcode": bitcode,
+                "pipeline": task.pipeline,
+                "objective": task.objective,
+                "output": task.output,
+            }
+        )
+        self.loaded.add(digest)
+        self.task_index = index
+        self.deadline = time.monotonic() + timeout
+
+    def crash_report(self) -> str:
+        """Describe how the worker died, with the tail of what LLVM printed."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is not None and code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exited with status {code}"
+        text = os.pread(self.stderr_fd, 1 << 20, 0).decode("utf-8", "replace")
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        keys = ("LLVM ERROR", "Assertion", "Running pass", "error:")
+        detail = [ln.strip() for ln in lines if any(k in ln for k in keys)] or lines[:3]
+        message = f"worker crashed ({how})"
+        if detail:  # workers name modules by hash, which means nothing to a user
+            message += ": " + re.sub(r' on module "[0-9a-f]{64}"', "", " | ".join(detail))
+        return message[:_ERROR_TEXT_LIMIT]
+
+    def _kill(self) -> None:
+        """Kill the worker and whatever it started (llc-19), its whole process group."""
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.kill()
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self._kill()
+        else:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            self.proc.wait()
+        self.conn.close()
+        os.close(self.stderr_fd)
+
+
+class Evaluator:
+    """Evaluates pipelines on programs across worker processes, with a results cache.
+
+    Args:
+        jobs: worker processes (default: one per core).
+        timeout: seconds allowed per evaluation; over it the worker is killed
+            and the result has status ``timeout``.
+        cache: a ResultCache, or None for no caching.
+        max_rss_mb: a worker whose memory exceeds this is replaced after its
+            current evaluation.
+
+    Use as a context manager, or call ``close()``.
+    """
+
+    def __init__(
+        self,
+        jobs: int | None = None,
+        timeout: float = 60.0,
+        cache: ResultCache | None = None,
+        max_rss_mb: float | None = 2048,
+    ) -> None:
+        self.jobs = jobs or default_jobs()
+        self.timeout = timeout
+        self.cache = cache
+        self.max_rss_mb = max_rss_mb
+        self.stats = PoolStats()
+        self._workers = [self._start(i) for i in range(self.jobs)]
+
+    def _start(self, index: int) -> _Worker:
+        return _Worker(index, self.max_rss_mb)
+
+    def _restart(self, worker: _Worker, kill: bool) -> None:
+        index = self._workers.index(worker)
+        worker.stop(kill=kill)
+        self._workers[index] = self._start(index)
+        self.stats.restarts += 1
+
+    # -- public API ---------------------------------------------------------
+
+    def evaluate(
+        self,
+        program: Program,
+        pipeline: str,
+        objective: Objective | None = None,
+        output: str | None = None,
+    ) -> EvalResult:
+        """Evaluate one pipeline. Returns the EvalResult (never raises for LLVM failures)."""
+        task = Task(program, pipeline, objective or Objective(), output)
+        return next(iter(self.run([task])))[1]
+
+    def evaluate_many(
+        self, program: Program, pipelines: Iterable[str], objective: Objective | None = None
+    ) -> list[EvalResult]:
+        """Evaluate many pipelines on one program across the pool; results in input order."""
+        objective = objective or Objective()
+        tasks = [Task(program, p, objective) for p in pipelines]
+        results: list[EvalResult | None] = [None] * len(tasks)
+        for index, result in self.run(tasks):
+            results[index] = result
+        return results  # type: ignore[return-value]
+
+    def run(self, tasks: Sequence[Task]) -> Iterator[tuple[int, EvalResult]]:
+        """Evaluate tasks; yield ``(index, result)`` pairs as they complete.
+
+        Cached results come first. Identical tasks are evaluated once.
+        """
+        for task in tasks:
+            if task.output is not None and task.output not in OUTPUTS:
+                raise ValueError(f"output must be one of {OUTPUTS}, not {task.output!r}")
+        groups: dict[tuple, list[int]] = {}
+        for index, task in enumerate(tasks):
+            if task.output is None and self.cache is not None:
+                hit = self.cache.get(task.program.hash, task.pipeline, task.objective)
+                if hit is not None:
+                    self.stats.cache_hits += 1
+                    yield index, hit
+                    continue
+            groups.setdefault(task.key, []).append(index)
+        pending = deque(indices[0] for indices in groups.values())
+        busy: dict[int, _Worker] = {}  # id(worker) -> worker
+        retried: set[int] = set()
+        try:
+            while pending or busy:
+                for worker in list(self._workers):
+                    if not pending:
+                        break
+                    if worker.task_index is None:
+                        i = pending.popleft()
+                        worker.send(i, tasks[i], self._limit(tasks[i]))
+                        busy[id(worker)] = worker
+                for index, result in self._collect(busy, tasks, retried):
+                    task = tasks[index]
+                    if task.output is None and self.cache is not None:
+                        self.cache.put(task.program.hash, task.pipeline, task.objective, result)
+                    for same in groups[task.key]:
+                        yield same, result
+        finally:
+            for worker in list(busy.values()):  # abandoned mid-run: start clean
+                worker.task_index = None
+                self._restart(worker, kill=True)
+
+    def _limit(self, task: Task) -> float:
+        """Seconds ``task`` may take: its own timeout, else the pool's."""
+        return task.timeout or self.timeout
+
+    def _collect(self, busy: dict, tasks: Sequence[Task], retried: set[int]):
+        """Wait for replies or deadlines; return finished (index, result) pairs.
+
+        A task whose worker crashes is run once more in the restarted (fresh) worker:
+        some LLVM crashes depend on what the process ran before (seen on GCC torture
+        tests that crash after other modules and pass alone), and a result must not
+        depend on which worker took the task. Only a second crash is reported.
+        """
+        now = time.monotonic()
+        wait_for = max(0.0, min(w.deadline for w in busy.values()) - now)
+        ready = wait([w.conn for w in busy.values()], timeout=wait_for)
+        finished = []
+        for worker in list(busy.values()):
+            index = worker.task_index
+            if worker.conn in ready:
+                try:
+                    reply = worker.conn.recv()
+                except (EOFError, OSError):
+                    self.stats.crashes += 1
+                    self.stats.evaluations += 1
+                    report = worker.crash_report()
+                    del busy[id(worker)]
+                    worker.task_index = None
+                    position = self._workers.index(worker)
+                    self._restart(worker, kill=True)
+                    if index not in retried:
+                        retried.add(index)
+                        self.stats.retries += 1
+                        fresh = self._workers[position]
+                        fresh.send(index, tasks[index], self._limit(tasks[index]))
+                        busy[id(fresh)] = fresh
+                        continue
+                    finished.append((index, EvalResult(CRASH, error=report)))
+                    continue
+                if reply.get("missing"):  # the worker evicted the module: resend it
+                    worker.loaded.discard(tasks[index].program.hash)
+                    worker.send(index, tasks[index], self._limit(tasks[index]))
+                    continue
+                self.stats.evaluations += 1
+                del busy[id(worker)]
+                worker.task_index = None
+                if reply.get("recycle"):
+                    self._restart(worker, kill=False)
+                finished.append((index, reply["result"]))
+            elif time.monotonic() >= worker.deadline:
+                self.stats.timeouts += 1
+                self.stats.evaluations += 1
+                del busy[id(worker)]
+                worker.task_index = None
+                self._restart(worker, kill=True)
+                limit = self._limit(tasks[index])
+                timed_out = EvalResult(TIMEOUT, error=f"timed out after {limit:g} s", seconds=limit)
+                finished.append((index, timed_out))
+        return finished
+
+    def close(self) -> None:
+        """Stop all workers. Safe to call twice."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()

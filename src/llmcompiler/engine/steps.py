@@ -1,0 +1,86 @@
+"""Pipelines with llmcompiler's own steps: LLVM segments run by libLLVM, steps in between.
+
+A step such as ``llmc-narrow`` is a module-level item written at the top level of
+a pipeline: ``function(mem2reg),llmc-narrow,default<Oz>`` runs ``function(mem2reg)``
+with :meth:`Module.run_passes`, then narrows integer operations in the module
+(:func:`llmcompiler.analysis.narrow.apply_narrowing`), then runs ``default<Oz>``.
+A pipeline without steps is handed to LLVM whole, exactly as written.
+"""
+
+from __future__ import annotations
+
+from llmcompiler.analysis.narrow import apply_narrowing
+from llmcompiler.errors import EvaluationError
+from llmcompiler.llvm import Module, TargetMachine
+from llmcompiler.pipeline.tree import Node, leaves, parse_tree, render
+from llmcompiler.pipeline.vocabulary import nested_step
+
+NARROW = "llmc-narrow"
+#: The steps this module runs, by name (the vocabulary lists the same names).
+STEPS = (NARROW,)
+
+
+class StepError(EvaluationError):
+    """One of llmcompiler's own steps failed on a module (a bug in the step: report it)."""
+
+
+def split_pipeline(text: str) -> list[str]:
+    """Split pipeline text into LLVM segments and step names, in order.
+
+    Neighbouring top-level LLVM items are joined back into one segment. Returns
+    ``[text]`` when the text names no step ('' gives []): such text goes to LLVM
+    exactly as written, and LLVM judges it.
+
+    Raises:
+        PipelineError: malformed text, or a step nested inside an adaptor or given
+            parameters.
+    """
+    if not any(step in text for step in STEPS):
+        return [text] if text.strip() else []
+    tree = parse_tree(text)
+    out: list[str] = []
+    llvm: list[Node] = []
+    for node in tree.nodes:
+        if node.name in STEPS:
+            if llvm:
+                out.append(render(tuple(llvm)))
+                llvm = []
+            out.append(node.name)
+            continue
+        for leaf in leaves((node,)):
+            if leaf.base in STEPS:
+                why = (
+                    f"{leaf.base} takes no parameters"
+                    if leaf.name not in STEPS
+                    else nested_step(leaf.name)
+                )
+                raise tree.error(leaf.offset, why)
+        llvm.append(node)
+    if llvm:
+        out.append(render(tuple(llvm)))
+    return out
+
+
+def run_pipeline(module: Module, text: str, target: TargetMachine | None = None) -> None:
+    """Run pipeline text on ``module`` in place: LLVM segments and llmcompiler steps.
+
+    The module is verified before each step (a step needs valid IR to analyze).
+
+    Raises:
+        PipelineError: LLVM rejected a segment, or a step is misplaced.
+        InvalidIRError: an LLVM segment left IR that fails the verifier.
+        StepError: a step itself failed (its own error, in words).
+    """
+    for part in split_pipeline(text):
+        if part == NARROW:
+            module.verify()
+            _narrow(module)
+        else:
+            module.run_passes(part, target)
+
+
+def _narrow(module: Module) -> None:
+    try:
+        apply_narrowing(module)
+    except Exception as err:  # noqa: BLE001 - any failure of the step is a failed evaluation
+        raise StepError(f"{NARROW} failed: {type(err).__name__}: {err}") from None

@@ -1,0 +1,192 @@
+"""The evaluation worker: a process that keeps parsed modules and runs pipelines on them.
+
+It is the only place pipelines run in-process. A pipeline that kills the
+process kills only this worker; the pool notices and starts a new one.
+``evaluate_module`` is usable directly (in this process) for one-off work.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections import OrderedDict
+
+from llmcompiler.engine.result import (
+    ERROR,
+    INVALID_PIPELINE,
+    OK,
+    VERIFY_FAILED,
+    EvalResult,
+    Objective,
+)
+from llmcompiler.engine.steps import StepError, run_pipeline
+from llmcompiler.errors import EvaluationError, InvalidIRError, PipelineError
+from llmcompiler.llvm import Module, TargetMachine, berkeley_size, default_triple
+from llmcompiler.llvm.toolchain import llc_assembly, llc_object
+
+#: Artifacts a request may ask for besides the numbers.
+OUTPUTS = ("ir", "bitcode", "object", "asm")
+
+_MODULE_CACHE_SIZE = 32  # parsed modules kept per worker
+_REPARSE_AFTER = 2000  # evaluations before a module's context is rebuilt (bounds memory)
+
+_target_machines: dict[tuple[str, str], TargetMachine] = {}
+
+
+def target_machine(triple: str, opt_level: str = "O2") -> TargetMachine:
+    """Return a cached TargetMachine for a triple (llc-19's default settings)."""
+    key = (triple, opt_level)
+    if key not in _target_machines:
+        _target_machines[key] = TargetMachine(triple, opt_level=opt_level)
+    return _target_machines[key]
+
+
+def evaluate_module(
+    module: Module, pipeline: str, objective: Objective, output: str | None = None
+) -> EvalResult:
+    """Run ``pipeline`` on a clone of ``module`` and measure it. ``module`` is unchanged.
+
+    Returns an EvalResult with status ok, invalid_pipeline, verify_failed or error.
+    A crash inside LLVM is not caught here: run this in a worker process.
+    """
+    start = time.perf_counter()
+    try:
+        tm = target_machine(module.triple or default_triple(), objective.opt_level)
+    except EvaluationError as err:
+        return EvalResult(ERROR, error=str(err), seconds=_since(start))
+    with module.clone() as work:
+        try:
+            run_pipeline(work, pipeline, tm)  # LLVM segments and llmcompiler's own steps
+            work.verify()
+        except PipelineError as err:
+            return EvalResult(INVALID_PIPELINE, error=str(err), seconds=_since(start))
+        except InvalidIRError as err:
+            return EvalResult(VERIFY_FAILED, error=str(err), seconds=_since(start))
+        except StepError as err:
+            return EvalResult(ERROR, error=str(err), seconds=_since(start))
+        instcount = work.instruction_count()
+        exact_size = objective.metric == "size" and objective.size_path == "llc"
+        try:
+            bitcode = None
+            if exact_size or output in ("bitcode", "object", "asm"):
+                bitcode = work.to_bitcode()
+            payload = None
+            if output == "ir":
+                payload = work.to_text().encode()
+            elif output == "bitcode":
+                payload = bitcode
+            elif output == "asm":  # final artifacts come from llc, the reference
+                payload = llc_assembly(bitcode).encode()
+            obj = llc_object(bitcode) if exact_size or output == "object" else None
+            if output == "object":
+                payload = obj
+            size = None
+            if exact_size:
+                size = berkeley_size(obj).binary_size
+            elif objective.metric == "size":  # last use of work: code generation mutates it
+                size = berkeley_size(tm.emit_object(work)).binary_size
+        except EvaluationError as err:
+            return EvalResult(ERROR, instcount=instcount, error=str(err), seconds=_since(start))
+    return EvalResult(OK, instcount=instcount, size=size, seconds=_since(start), output=payload)
+
+
+def _since(start: float) -> float:
+    return time.perf_counter() - start
+
+
+class _ModuleCache:
+    """Parsed modules by hash, each in its own context, least recently used evicted."""
+
+    def __init__(self, capacity: int = _MODULE_CACHE_SIZE) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, list] = OrderedDict()  # hash -> [module, uses]
+
+    def get(self, digest: str) -> Module | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        self._entries.move_to_end(digest)
+        entry[1] += 1
+        if entry[1] > _REPARSE_AFTER:  # drop it; the pool resends the bitcode
+            self._drop(digest)
+            return None
+        return entry[0]
+
+    def put(self, digest: str, bitcode: bytes) -> Module:
+        module = Module.parse(bitcode, digest)
+        self._entries[digest] = [module, 0]
+        while len(self._entries) > self.capacity:
+            self._drop(next(iter(self._entries)))
+        return module
+
+    def _drop(self, digest: str) -> None:
+        module, _ = self._entries.pop(digest)
+        context = module.context
+        module.close()
+        context.close()
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker_main(conn, max_rss_mb: float | None) -> None:
+    """Say ``{"ready": True}``, then serve requests from ``conn`` until it closes or sends None.
+
+    Standard error (fd 2) should be a file the pool reads when the worker dies;
+    it is emptied before each request so it holds only the last one's output.
+
+    A request is a dict with ``hash``, ``bitcode`` (or None), ``pipeline``,
+    ``objective`` and ``output``; the reply is ``{"result": EvalResult}``,
+    ``{"missing": True}`` when the worker needs the bitcode, and may carry
+    ``"recycle": True`` when the worker exits afterwards to release memory.
+    """
+    stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
+    modules = _ModuleCache()
+    conn.send({"ready": True})
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        if stderr_is_file:
+            os.ftruncate(2, 0)
+            os.lseek(2, 0, os.SEEK_SET)
+        module = modules.get(request["hash"])
+        if module is None:
+            if request["bitcode"] is None:
+                conn.send({"missing": True})
+                continue
+            try:
+                module = modules.put(request["hash"], request["bitcode"])
+            except InvalidIRError as err:
+                conn.send({"result": EvalResult(ERROR, error=str(err))})
+                continue
+        result = evaluate_module(
+            module, request["pipeline"], request["objective"], request["output"]
+        )
+        recycle = max_rss_mb is not None and _rss_mb() > max_rss_mb
+        conn.send({"result": result, "recycle": recycle})
+        if recycle:
+            return
+
+
+def _main(argv: list[str]) -> None:
+    """Entry point: ``python -m llmcompiler.engine.worker FD [MAX_RSS_MB]``."""
+    from multiprocessing.connection import Connection
+
+    from llmcompiler.llvm import enable_crash_traces
+
+    enable_crash_traces()  # a crash prints the pass that was running
+    conn = Connection(int(argv[1]))
+    worker_main(conn, float(argv[2]) if len(argv) > 2 else None)
+
+
+if __name__ == "__main__":
+    import sys
+
+    _main(sys.argv)
