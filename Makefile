@@ -23,6 +23,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python benchmarks/throughput.py

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from llmcompiler.pipeline import Pass
+from llmcompiler.pipeline import Pass, leaves, parse_tree
 from llmcompiler.pipeline.oz import OzTemplate, OzVariant
 from llmcompiler.search.run import FAILED, Score, SearchRun
 from llmcompiler.search.space import (
@@ -122,7 +122,7 @@ def _cost(genome: Genome) -> int:
         if is_oz(gene) or gene.name.startswith("default<"):
             total += OZ_PASSES
         else:
-            total += gene.name.count(",") + 1
+            total += len(leaves(parse_tree(gene.name).nodes))
     return total
 
 
