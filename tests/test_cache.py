@@ -7,8 +7,8 @@ import multiprocessing
 import pytest
 
 from llmcompiler.engine import EvalResult, Evaluator, Objective, ResultCache
+from llmcompiler.engine.cache import CacheWarning
 from llmcompiler.engine.result import CRASH, OK, TIMEOUT
-from llmcompiler.errors import LLMCError
 
 
 def test_repeated_evaluation_costs_nothing(programs, tmp_path):
@@ -65,5 +65,9 @@ def test_several_processes_share_one_file(tmp_path):
 def test_not_a_database(tmp_path):
     bad = tmp_path / "bad.sqlite"
     bad.write_text("this is not sqlite" * 100)
-    with pytest.raises(LLMCError, match="cannot use as a results cache"):
-        ResultCache(bad)
+    with pytest.warns(CacheWarning, match="results cache not used: file is not a database"):
+        cache = ResultCache(bad)
+    assert not cache.usable and "not a database" in cache.problem
+    cache.put("h", "p", Objective(), EvalResult(OK, 1, 2))  # nothing, and no second warning
+    assert cache.get("h", "p", Objective()) is None and len(cache) == 0
+    assert bad.read_text() == "this is not sqlite" * 100  # left as it was

@@ -43,13 +43,13 @@ def test_size_table(capsys):
 
 
 def test_bad_inputs_fail_alone(capsys, tmp_path):
+    bad = [str(FIXTURES / "garbage.ll"), str(FIXTURES / "invalid.ll")]
     code = main(
         [
             "size",
             LOOPS,
             "/missing.c",
-            str(FIXTURES / "garbage.ll"),
-            str(FIXTURES / "invalid.ll"),
+            *bad,
             TINY,
             "--json",
         ]
@@ -64,7 +64,9 @@ def test_bad_inputs_fail_alone(capsys, tmp_path):
         "top-level entity (This is not LLVM IR at all.)"
     )
     assert errors[2].startswith(f"llmc: error: {FIXTURES / 'invalid.ll'}: IR verification failed")
-    assert [r["file"] for r in json.loads(captured.out)] == [LOOPS, TINY]
+    rows = json.loads(captured.out)  # every input has its record, in input order
+    assert [r["file"] for r in rows] == [LOOPS, "/missing.c", *bad, TINY]
+    assert [r["error"] for r in rows[1:4]] == [e.removeprefix("llmc: error: ") for e in errors]
 
 
 def test_opt_unknown_pass_and_crash(capsys):

@@ -8,7 +8,7 @@ import random
 from conftest import FIXTURES, PIPELINES
 from llmcompiler.engine import Evaluator, Objective, Task
 from llmcompiler.engine.result import CRASH, INVALID_PIPELINE, OK, TIMEOUT, VERIFY_FAILED
-from llmcompiler.llvm import Module, berkeley_size
+from llmcompiler.llvm import Module, TargetMachine, berkeley_size
 from llmcompiler.llvm.toolchain import llc_object
 from llmcompiler.program import Program, load_program
 
@@ -21,7 +21,8 @@ def test_results_equal_direct_binding(programs, evaluator):
     for pipeline, result in zip(PIPELINES, results):
         module = Module.parse(program.bitcode)
         if pipeline:
-            module.run_passes(pipeline)
+            with TargetMachine(module.triple) as tm:
+                module.run_passes(pipeline, tm)
         assert result.status == OK
         assert result.instcount == module.instruction_count()
         assert result.size == berkeley_size(llc_object(module.to_bitcode())).binary_size

@@ -15,6 +15,7 @@ from dataset_corpus import make_corpus
 from llmcompiler.cli import main
 from llmcompiler.llvm.toolchain import count_text_instructions, llc_assembly, opt
 from llmcompiler.program import load_program
+from test_json_schemas import check as check_schema
 
 pytest.importorskip("torch")
 
@@ -58,7 +59,9 @@ def test_optimize_with_the_checkpoint_is_never_worse_than_oz(checkpoint, capsys)
     path = str(FIXTURES / "tiny.ll")
     args = ["optimize", path, "--method", "model", "--model", str(ckpt), "--candidates", "2"]
     assert main([*args, "--json"]) == 0
-    (row,) = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)
+    check_schema("optimize", rows)
+    (row,) = rows
     assert row["method"] == "model"
     assert row["best"]["size"] <= row["oz"]["size"]
     assert 1 <= len(row["proposals"]) <= 2
@@ -75,11 +78,13 @@ def test_disasm_and_emulate_with_the_checkpoint(checkpoint, tmp_path, capsys):
     code = main(["disasm", str(asm), "--model", str(ckpt), "--max-new-tokens", "32", "--json"])
     out = capsys.readouterr().out
     report = json.loads(out)
+    check_schema("disasm", report)
     assert code == (0 if report["round_trip"] else 1)  # 1: nothing compiled back
     assert report["candidates"] and all(c["round_trip"] or c["error"] for c in report["candidates"])
     args = ["emulate", str(FIXTURES / "tiny.ll"), "-p", "function(sroa)", "--model", str(ckpt)]
     assert main([*args, "--max-new-tokens", "32", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
+    check_schema("emulate", row)
     real = opt(load_program(FIXTURES / "tiny.ll").bitcode, "function(sroa)").decode()
     assert row["real"]["instcount"] == count_text_instructions(real)
     assert row["exact_match"] is False or row["predicted_code"] == row["real_code"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -175,3 +176,51 @@ def test_lists_that_drop_an_inlined_body_are_rejected(programs, pool):
     assert check.dropped("function(mem2reg)") == why  # no inlining at all: same problem
     assert check.dropped("default<Oz>,default<Oz>") is None
     assert LinkageCheck(pool, programs["loops.c"]).names == set()
+
+
+LOOPS_FOREVER = "int main(void) { volatile unsigned long i = 0; for (;;) i++; }\n"
+
+
+def test_a_timed_out_reference_is_never_validated(tmp_path, capsys):
+    source = tmp_path / "forever.c"
+    source.write_text(LOOPS_FOREVER)
+    argv = [str(source), "--validate", "--run-timeout", "0.3", "--evaluations", "5", "--json"]
+    assert main(["optimize", *argv, "--no-cache"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["validated"] is None
+    assert row["validation"] == "not validated (the -O0 build timed out after 0.3 s)"
+    assert main(["optimize", *argv[:-1], "--no-cache"]) == 0
+    captured = capsys.readouterr()
+    assert "timed out" in captured.out.splitlines()[1]
+    assert captured.err.count("llmc: warning:") == 1 and "timed out after 0.3 s" in captured.err
+
+
+def test_a_candidate_that_times_out_fails_validation(tmp_path):
+    from llmcompiler.search.validate import RunSpec, Validator
+
+    source = tmp_path / "forever.c"
+    source.write_text(LOOPS_FOREVER)
+    validator = Validator(load_program(FIXTURES / "loops.c"), RunSpec(timeout=0.3))
+    try:
+        assert validator.unusable is None
+        same, why = validator.check(load_program(source).bitcode)
+    finally:
+        validator.close()
+    assert not same
+    assert why == "timed out after 0.3 s, -O0 gives exit status 0"
+
+
+def test_the_written_object_links_with_the_platform_default_flags(tmp_path, capsys):
+    obj = tmp_path / "loops.o"
+    source = str(FIXTURES / "loops.c")
+    assert main(["optimize", source, "--evaluations", "20", "--no-cache", "-o", str(obj)]) == 0
+    capsys.readouterr()
+    exe, reference = tmp_path / "loops", tmp_path / "reference"
+    link = subprocess.run(["clang-19", str(obj), "-o", str(exe)], capture_output=True, text=True)
+    assert link.returncode == 0, link.stderr  # a non-PIC object fails Debian's default PIE link
+    subprocess.run(["clang-19", "-O0", source, "-o", str(reference)], check=True)
+    ours, theirs = (subprocess.run([str(x)], capture_output=True) for x in (exe, reference))
+    assert (ours.stdout, ours.returncode) == (theirs.stdout, theirs.returncode)
+    assert main(["opt", source, "-p", "default<Oz>", "-o", str(obj), "--no-cache"]) == 0
+    link = subprocess.run(["clang-19", str(obj), "-o", str(exe)], capture_output=True, text=True)
+    assert link.returncode == 0, link.stderr

@@ -11,6 +11,7 @@ from conftest import exact_size
 from llmcompiler.engine import Objective
 from llmcompiler.errors import PipelineError
 from llmcompiler.pipeline import Pass, parse_tree, render
+from llmcompiler.pipeline.diff import describe
 from llmcompiler.pipeline.oz import OzVariant, oz_text, template
 from llmcompiler.search.minimize import minimize
 from llmcompiler.search.run import Budget, SearchRun
@@ -108,11 +109,29 @@ def test_result_summary_shows_edits_not_the_full_text():
     r = TuneResult(
         "f.c", "size", m, pipeline_text(genome), m, 0.0, 1, 0.1, None, "", "local", genome=genome
     )
+    sroa = oz.names.index("sroa<modify-cfg>")
     assert r.summary() == (
-        f"function(mem2reg),default<Oz>{{sroa<modify-cfg>#{oz.names.index('sroa<modify-cfg>')} "
-        f"-> sroa<preserve-cfg>; without loop-unroll<O2>#{unroll}}},globaldce"
+        f"mem2reg + -Oz[sroa#{sroa} modify-cfg→preserve-cfg; -loop-unroll#{unroll}] + globaldce"
     )
     assert r.passes == 3 and r.to_json()["best"]["summary"] == r.summary()
+
+
+def test_summary_finds_every_copy_of_oz_in_opaque_text():
+    oz = template()
+    text = oz_text()
+    gvn = oz.names.index("gvn<>")
+    edited = oz.variant(((gvn, None),)).name
+    assert describe(f"{edited},function(gvn),{text},function(lower-switch)") == (
+        f"-Oz[-gvn#{gvn}] + gvn + -Oz + lower-switch"
+    )
+    assert describe(f"{text},function(gvn)") == "-Oz + gvn"
+    assert describe("default<Oz>") == "-Oz"
+    assert describe("function(mem2reg),llmc-narrow,default<Oz>") == "mem2reg,llmc-narrow,-Oz"
+    added = oz.variant(((gvn, "gvn<>,sroa"),)).name
+    after = oz.names[gvn + 1].split("<")[0]
+    assert describe(added) == f"-Oz[+sroa before {after}#{gvn + 1}]"
+    assert describe(f"{text},function(sroa)") == "-Oz + sroa"
+    assert describe("not a (pipeline") == "not a (pipeline"
 
 
 def test_crossover_joins_the_parents_oz_edits():

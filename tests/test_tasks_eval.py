@@ -428,8 +428,10 @@ def test_eval_goes_on_past_crashes_and_keeps_answers(tmp_path, monkeypatch, eval
     assert [r["reason"] for r in data["rows"]] == ["llvm-as-19 timed out after 0.0001 s"] * 2
     assert all("answers" not in r for r in data["rows"]) and data["config"]["answers"] is False
     capsys.readouterr()
-    assert main([*argv, "--timeout", "0"]) == 1
-    assert "--timeout must be positive" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:  # a usage error, before any work
+        main([*argv, "--timeout", "0"])
+    assert exit.value.code == 2
+    assert "argument --timeout: must be a positive number, not '0'" in capsys.readouterr().err
 
 
 def test_report_without_matplotlib(monkeypatch, tmp_path):

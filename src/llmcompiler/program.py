@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from llmcompiler.errors import InputError, InvalidIRError
 from llmcompiler.llvm import Module, TargetMachine, default_triple
@@ -20,6 +22,9 @@ C_SUFFIXES = (".c",)
 CXX_SUFFIXES = (".cc", ".cpp", ".cxx", ".C")
 IR_SUFFIXES = (".ll", ".bc")
 SUPPORTED = C_SUFFIXES + CXX_SUFFIXES + IR_SUFFIXES
+T = TypeVar("T")
+#: how bitcode starts: raw, or in the wrapper Apple's tools write
+BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,9 @@ def program_from_ir(data: bytes, name: str, source: str | None = None) -> Progra
     Raises:
         InvalidIRError: the IR does not parse or does not verify.
     """
-    with Module.parse(data, name) as module:
+    # LLVM takes names as UTF-8: a file name holding undecodable bytes is shown with U+FFFD
+    name_for_llvm = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    with Module.parse(data, name_for_llvm) as module:
         try:
             module.verify()
         except InvalidIRError as err:
@@ -66,7 +73,7 @@ def program_from_ir(data: bytes, name: str, source: str | None = None) -> Progra
                 module.data_layout = tm.data_layout()
         module.set_name("")
         digest = hashlib.sha256(module.to_bitcode()).hexdigest()
-        module.set_name(os.path.basename(name))
+        module.set_name(os.path.basename(name_for_llvm))
         bitcode = module.to_bitcode()
         has_main = module.has_definition("main")
     return Program(name=name, bitcode=bitcode, hash=digest, has_main=has_main, source=source)
@@ -80,28 +87,68 @@ def load_program(
     """Load a .c/.cc/.cpp source (compiled by clang-19) or a .ll/.bc module.
 
     Raises:
-        InputError: missing/unreadable file or unsupported suffix.
+        InputError: a missing, unreadable, empty or non-regular file (a directory, a
+            device such as /dev/zero, a FIFO), an unsupported suffix, or binary data in
+            a .ll file.
         CompileError: clang rejected the source (message holds its diagnostics).
         InvalidIRError: the IR does not parse or verify.
     """
     p = Path(path)
     name = os.fspath(path)
-    if not p.exists():
-        raise InputError(f"{name}: no such file")
-    if p.is_dir():
-        raise InputError(f"{name}: is a directory")
+    if p.suffix in IR_SUFFIXES:
+        data = read_file(name)
+        if not data:
+            raise InputError(f"{name}: empty file")
+        if p.suffix == ".ll" and b"\0" in data and not data.startswith(BITCODE_MAGIC):
+            raise InputError(f"{name}: binary data, not LLVM IR text")
+        return program_from_ir(data, name, source=name)
+    size = _regular_file(name, _checked(name, os.stat))  # clang reads it: check it first
     if p.suffix not in SUPPORTED:
         raise InputError(
             f"{name}: unsupported file type '{p.suffix}' (expected one of {', '.join(SUPPORTED)})"
         )
-    if p.suffix in IR_SUFFIXES:
+    if size == 0:
+        raise InputError(f"{name}: empty file")
+    return program_from_ir(compile_source(p, include_dirs, defines), name, source=name)
+
+
+def read_file(path: str | os.PathLike) -> bytes:
+    """Return the bytes of a regular file: never blocks on a FIFO, never reads a device.
+
+    Raises:
+        InputError: the file is missing, unreadable or not a regular file.
+    """
+    name = os.fspath(path)
+    fd = _checked(name, lambda n: os.open(n, os.O_RDONLY | os.O_NONBLOCK))  # FIFOs: no wait
+    try:
+        _regular_file(name, os.fstat(fd))
+    except InputError:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
         try:
-            data = p.read_bytes()
+            return f.read()
         except OSError as err:
             raise InputError(f"{name}: {err.strerror}") from None
-    else:
-        data = compile_source(p, include_dirs, defines)
-    return program_from_ir(data, name, source=name)
+
+
+def _checked(name: str, call: Callable[[str], T]) -> T:
+    """``call(name)`` (a stat or an open), its OSError raised as an InputError."""
+    try:
+        return call(name)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except OSError as err:
+        raise InputError(f"{name}: {err.strerror or err}") from None
+
+
+def _regular_file(name: str, st: os.stat_result) -> int:
+    """The size of the file ``st`` describes. Raises InputError unless it is a regular file."""
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{name}: is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{name}: not a regular file")
+    return st.st_size
 
 
 def load_programs(

@@ -1,7 +1,8 @@
 """The ``llmc`` command: a thin layer over the library.
 
 Results go to stdout, progress and messages to stderr. ``main(argv)`` returns the exit
-code: 0 success, 1 some input failed, 2 usage error, 3 LLVM missing, 130 interrupted.
+code: 0 success, 1 some input failed, 2 usage error, 3 LLVM missing, 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM).
 
 Each module here holds one group of commands: its ``add_commands(subparsers)`` adds them
 and binds each to the function that runs it (``args.run``). Commands raise
@@ -13,12 +14,17 @@ code.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
 
 from llmcompiler import __version__
 from llmcompiler.cli import (
     autotune,
+    cache,
     corpus,
     dataset,
     evaluate,
@@ -31,7 +37,8 @@ from llmcompiler.cli import (
     tasks,
     train,
 )
-from llmcompiler.cli.report import error
+from llmcompiler.cli.report import error, warning
+from llmcompiler.engine.cache import CacheWarning
 from llmcompiler.errors import LLMCError
 
 #: the command groups, in the order ``llmc --help`` lists them
@@ -48,6 +55,7 @@ _GROUPS = (
     train,
     evaluate,
     passes,
+    cache,
 )
 
 
@@ -63,23 +71,70 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that the same clean-up runs."""
+
+
+def _interrupted(signum: int, frame) -> None:
+    """The SIGINT and SIGTERM handler: raise once, then let the clean-up finish."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _ignore)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _ignore(signum: int, frame) -> None:
+    """A second Ctrl-C while workers are being stopped (a Python handler, not SIG_IGN,
+    so that the programs started meanwhile do not inherit it)."""
+
+
+@contextlib.contextmanager
+def _signals_and_warnings() -> Iterator[None]:
+    """While a command runs: SIGINT and SIGTERM raise KeyboardInterrupt (Terminated) in
+    the main thread, and a :class:`CacheWarning` from the library becomes one
+    ``llmc: warning:`` line."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CacheWarning):
+            warning(str(message))
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+        warnings.showwarning = show
+        warnings.simplefilter("always", CacheWarning)  # each is said once by its source
+        try:
+            if main_thread:
+                for sig in saved:
+                    signal.signal(sig, _interrupted)
+            yield
+        finally:
+            if main_thread:
+                for sig, handler in saved.items():
+                    signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``llmc`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
 
     An :class:`LLMCError` becomes one error line (:func:`report.error`) and its
-    ``exit_code`` (1; 2 for a usage error, 3 for missing LLVM); Ctrl-C becomes 130; a
-    closed stdout (``llmc ... | head``) ends quietly with 0. argparse itself exits with 2
-    for an unknown option.
+    ``exit_code`` (1; 2 for a usage error, 3 for missing LLVM); Ctrl-C becomes 130 and
+    SIGTERM 143, each after the command has stopped its worker processes; a closed
+    stdout (``llmc ... | head``) ends quietly with 0. argparse itself exits with 2 for an
+    unknown option.
     """
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with _signals_and_warnings():
+            return args.run(args)
     except LLMCError as err:
         error(str(err))
         return err.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         error("interrupted")
-        return 130
+        return 128 + signal.SIGTERM if isinstance(err, Terminated) else 130
     except BrokenPipeError:  # e.g. `llmc coreset show | head`: the reader left
         sys.stderr.close()
         return 0

@@ -1,16 +1,22 @@
 """The options several commands share, each defined once here, and the checks and loading
 that go with them: input files with -I and -D, --json, --jobs, --timeout, the results
-cache, --objective, the search budget, --seed, --ray and -o with its output kind."""
+cache, --objective, the search budget, --seed, --ray and -o with its output kind.
+
+Numbers on the command line are read by :func:`positive_int` and :func:`positive_float`:
+zero, negative, NaN and infinite values are usage errors (exit 2) before any work."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from llmcompiler.cli.report import error, progress
+from llmcompiler.cli.report import error, note, progress
 from llmcompiler.engine import ResultCache, default_jobs
+from llmcompiler.engine.limits import MB_PER_WORKER, available_memory_mb, cores, worker_limit
 from llmcompiler.errors import LLMCError, UsageError
 from llmcompiler.program import Program, load_programs
 
@@ -21,6 +27,36 @@ IR_KINDS = {".ll": "ir", ".bc": "bitcode"}
 
 INPUT_HELP = ".c .cc .cpp .ll or .bc files"
 RAY_HELP = "run on a Ray cluster (local: start a local Ray instance)"
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else (argparse makes it a usage error).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number above 0.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else, NaN and infinity included.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
 
 
 def add_inputs(
@@ -65,18 +101,33 @@ def add_jobs(
     parser: argparse.ArgumentParser, help: str = "worker processes (default: cores)"
 ) -> None:
     """--jobs/-j N; read it with :func:`job_count`."""
-    parser.add_argument("--jobs", "-j", type=int, default=None, help=help)
+    parser.add_argument("--jobs", "-j", type=positive_int, default=None, metavar="N", help=help)
 
 
 def job_count(args: argparse.Namespace) -> int:
-    """``--jobs``, or the number of cores when it is not given."""
-    return args.jobs or default_jobs()
+    """``--jobs``, at most the workers this machine can hold (cores and memory:
+    :func:`~llmcompiler.engine.limits.worker_limit`, with a note when it caps); the
+    machine's default when not given."""
+    if args.jobs is None:
+        return default_jobs()
+    limit = worker_limit()
+    if args.jobs > limit:
+        memory = available_memory_mb()
+        shown = "unknown" if memory is None else f"{memory / 1024:.1f} GB"
+        note(
+            f"--jobs {args.jobs}: running {limit} workers ({cores()} cores, {shown} of memory "
+            f"available, {MB_PER_WORKER} MB per worker)"
+        )
+        return limit
+    return args.jobs
 
 
 def add_timeout(
     parser: argparse.ArgumentParser, default: float = 120.0, help: str = "seconds per evaluation"
 ) -> None:
-    parser.add_argument("--timeout", type=float, default=default, help=help)
+    parser.add_argument(
+        "--timeout", type=positive_float, default=default, metavar="SECONDS", help=help
+    )
 
 
 def default_cache() -> str | None:
@@ -145,7 +196,7 @@ def add_budget(
     parser.add_argument(
         f"--budget{suffix}",
         dest="budget",
-        type=float,
+        type=positive_float,
         default=default,
         metavar="SECONDS",
         help=seconds_help,
@@ -153,7 +204,7 @@ def add_budget(
     parser.add_argument(
         f"--evaluations{suffix}",
         dest="evaluations",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help=evaluations_help,
@@ -178,9 +229,11 @@ def output_kind(
     output: str | None, inputs: int = 1, kinds: Mapping[str, str] = OUTPUT_KINDS
 ) -> str | None:
     """The kind of output ``-o OUTPUT`` asks for (a value of ``kinds``); None without -o.
+    Checks that the file can be written (:func:`check_writable`), before any work.
 
     Raises:
-        UsageError: -o with more than one input file, or a suffix that is not in ``kinds``.
+        UsageError: -o with more than one input file, a suffix that is not in ``kinds``, or
+            a file that cannot be written.
     """
     if not output:
         return None
@@ -190,7 +243,42 @@ def output_kind(
     if kind is None:
         listed = " or ".join(kinds) if len(kinds) == 2 else ", ".join(kinds)
         raise UsageError(f"{output}: output must end in {listed}")
+    check_writable(output)
     return kind
+
+
+def check_writable(path: str) -> None:
+    """Check that a file can be written at ``path``, by making (and removing) a file in its
+    folder: the folder exists, is a folder and takes new files, and ``path`` is no folder.
+
+    Raises:
+        UsageError: naming the path and why it cannot be written.
+    """
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: cannot write: is a directory")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"{path}: cannot write: permission denied")
+    if not os.path.isdir(folder):
+        why = "is not a directory" if os.path.exists(folder) else "no such directory"
+        raise UsageError(f"{path}: cannot write: {folder}: {why}")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".llmc-probe-"):
+            pass
+    except OSError as err:
+        raise UsageError(f"{path}: cannot write: {err.strerror or err}") from None
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path``.
+
+    Raises:
+        LLMCError: the file cannot be written (the disk is full, the folder went away).
+    """
+    try:
+        Path(path).write_bytes(data)
+    except OSError as err:
+        raise LLMCError(f"{path}: cannot write: {err.strerror or err}") from None
 
 
 class Inputs:
@@ -198,8 +286,9 @@ class Inputs:
     time behind a progress bar.
 
     Iterating yields each :class:`Program` that loads, in input order; each file that does
-    not is reported with :func:`report.error` and counted in ``failed``. Iterating raises
-    LLVMNotFoundError when LLVM is missing.
+    not is reported with :func:`report.error` and counted in ``failed``. ``loaded`` holds,
+    for every file iterated so far, in input order, its Program or its error. Iterating
+    raises LLVMNotFoundError when LLVM is missing.
     """
 
     def __init__(self, args: argparse.Namespace, jobs: int, desc: str = "loading") -> None:
@@ -209,10 +298,12 @@ class Inputs:
         self.jobs = jobs
         self.desc = desc
         self.failed = 0
+        self.loaded: list[tuple[str, Program | LLMCError]] = []
 
     def __iter__(self) -> Iterator[Program]:
         loading = load_programs(self.files, self.include, self.define, jobs=self.jobs)
-        for _path, program in progress(loading, len(self.files), self.desc):
+        for path, program in progress(loading, len(self.files), self.desc):
+            self.loaded.append((path, program))
             if isinstance(program, LLMCError):
                 error(str(program))
                 self.failed += 1

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from llmcompiler.cli import args as common
-from llmcompiler.cli.report import error, progress, status
-from llmcompiler.errors import UsageError
+from llmcompiler.cli.report import error, note, printable, progress, status
+from llmcompiler.errors import InputError, LLMCError, UsageError
 from llmcompiler.search.autotune import autotune
 from llmcompiler.search.coreset import build_coreset, load_coreset, save_coreset
 from llmcompiler.search.run import Budget
@@ -43,7 +44,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     c = subparsers.add_parser("coreset", help="build or show a coreset of pass lists")
     c.add_argument("action", choices=("build", "show"))
     c.add_argument("--db", metavar="SQLITE", help="autotuning database (build)")
-    c.add_argument("-k", type=int, default=50, help="number of lists (build)")
+    c.add_argument("-k", type=common.positive_int, default=50, help="number of lists (build)")
     c.add_argument("-o", "--output", metavar="JSON", help="coreset file to write (build)")
     c.add_argument("--note", default="", help="provenance note stored in the file")
     c.add_argument("file", nargs="?", metavar="JSON", help="coreset to show (default: shipped)")
@@ -54,11 +55,15 @@ def run_autotune(args: argparse.Namespace) -> int:
     """Tune every program not yet in ``--db``; print a JSON line per program as it ends.
 
     Returns 0, or 1 when some file could not be loaded (tuning errors are reported and
-    stored in the database).
+    stored in the database). A ``--db`` that does not exist yet is created, with a note.
 
     Raises:
+        UsageError: a new ``--db`` cannot be written where it is named.
         LLMCError: the database or the coreset cannot be read.
     """
+    if not os.path.exists(args.db):
+        common.check_writable(args.db)
+        note(f"creating a new database {args.db}")
     jobs = common.job_count(args)
     config = TuneConfig(
         budget=Budget(args.budget, args.evaluations),
@@ -105,8 +110,8 @@ def run_autotune(args: argparse.Namespace) -> int:
     ok = [r for r in summary if r["status"] == "ok"]
     mean = sum(r["improvement_pct"] for r in ok) / len(ok) if ok else 0.0
     print(
-        f"{len(summary)} programs in {args.db}: {len(ok)} tuned, mean improvement over -Oz "
-        f"{mean:.2f}%",
+        f"{len(summary)} programs in {printable(args.db)}: {len(ok)} tuned, mean improvement "
+        f"over -Oz {mean:.2f}%",
         file=sys.stderr,
     )
     db.close()
@@ -117,8 +122,9 @@ def run_coreset(args: argparse.Namespace) -> int:
     """Show a coreset, or build one from an autotuning database; returns 0.
 
     Raises:
-        UsageError: build without --db or -o.
-        LLMCError: the database or coreset file cannot be read.
+        UsageError: build without --db or -o, or with an -o that cannot be written.
+        InputError: build with a --db that does not exist.
+        LLMCError: the database or coreset file cannot be read, or -o cannot be written.
     """
     if args.action == "show":
         coreset = load_coreset(args.file)
@@ -128,14 +134,20 @@ def run_coreset(args: argparse.Namespace) -> int:
         return 0
     if not args.db or not args.output:
         raise UsageError("coreset build needs --db and -o")
+    common.check_writable(args.output)
+    if not os.path.exists(args.db):  # TuneDB would make an empty one
+        raise InputError(f"{args.db}: no such file")
     db = TuneDB(args.db)
     coreset, entries = build_coreset(db, args.k, args.note)
     db.close()
-    save_coreset(args.output, coreset, entries)
+    try:
+        save_coreset(args.output, coreset, entries)
+    except OSError as err:
+        raise LLMCError(f"{args.output}: cannot write: {err.strerror or err}") from None
     print(
         f"{len(entries)} lists from {coreset.provenance['programs']} programs, covering a "
         f"mean {coreset.provenance['mean_covered_improvement_pct']:.2f}% improvement; "
-        f"written to {args.output}",
+        f"written to {printable(args.output)}",
         file=sys.stderr,
     )
     return 0

@@ -37,7 +37,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not run programs with main to mark them runnable",
     )
-    p.add_argument("--run-timeout", type=float, default=5.0, metavar="SECONDS")
+    p.add_argument("--run-timeout", type=common.positive_float, default=5.0, metavar="SECONDS")
     p.set_defaults(run=run)
 
 

@@ -144,10 +144,9 @@ def run_build(args: argparse.Namespace) -> int:
             error(message)
     m = build.manifest
     counts = ", ".join(f"{name} {c['records']}" for name, c in m["counts"].items())
-    print(
+    status(
         f"{m['records']} records ({counts}) written to {args.output}; "
-        f"{m['dropped']['total']} dropped over the token budget, {m['failed']} modules failed",
-        file=sys.stderr,
+        f"{m['dropped']['total']} dropped over the token budget, {m['failed']} modules failed"
     )
     return 1 if m["failed"] else 0
 

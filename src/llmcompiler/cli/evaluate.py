@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         evaluations=args.evaluations,
         limit=args.limit,
         seed=args.seed,
-        jobs=args.jobs,
+        jobs=common.job_count(args),
         timeout=args.timeout,
         max_new_tokens=args.max_new_tokens,
         batch=args.batch,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from llmcompiler.cli import args as common
-from llmcompiler.cli.report import error, progress
+from llmcompiler.cli.report import error, printable, progress
 from llmcompiler.engine import EvalResult, Evaluator, Objective, Task
 from llmcompiler.engine.result import CRASH, INVALID_PIPELINE, TIMEOUT, VERIFY_FAILED
 from llmcompiler.pipeline import OZ
+from llmcompiler.program import Program
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +49,8 @@ def _add_fast_size(parser: argparse.ArgumentParser) -> None:
 def run_size(args: argparse.Namespace) -> int:
     """Measure each file as given and at -Oz; print a table or JSON.
 
-    Returns 0, or 1 when some file could not be loaded or measured (reported on stderr).
+    Returns 0, or 1 when some file could not be loaded or measured (reported on stderr;
+    in JSON, such a file's record holds ``error``).
     """
     return _measure(args, ["", OZ], None)
 
@@ -57,10 +58,12 @@ def run_size(args: argparse.Namespace) -> int:
 def run_opt(args: argparse.Namespace) -> int:
     """Run ``--passes`` on each file and measure the result; print a table or JSON.
 
-    Returns 0, or 1 when some file could not be loaded or the pipeline failed on it.
+    Returns 0, or 1 when some file could not be loaded or the pipeline failed on it
+    (reported on stderr; in JSON, such a file's record holds ``error``).
 
     Raises:
-        UsageError: -o with several files, or an -o suffix that names no output kind.
+        UsageError: -o with several files, an -o suffix that names no output kind, or an
+            -o that cannot be written.
     """
     output = common.output_kind(args.output, len(args.files))
     return _measure(args, [args.passes], output)
@@ -75,12 +78,18 @@ def _measure(args: argparse.Namespace, pipelines: list[str], output: str | None)
     tasks = [Task(p, pl, objective, output) for p in programs for pl in pipelines]
     results: list[EvalResult | None] = [None] * len(tasks)
     cache = common.open_cache(None if args.no_cache else args.cache) if tasks else None
-    with Evaluator(jobs=min(jobs, max(1, len(tasks))), timeout=args.timeout, cache=cache) as ev:
-        for index, result in progress(ev.run(tasks), len(tasks), "evaluating"):
-            results[index] = result
+    if tasks:  # no worker starts when no input loaded
+        with Evaluator(jobs=min(jobs, len(tasks)), timeout=args.timeout, cache=cache) as ev:
+            for index, result in progress(ev.run(tasks), len(tasks), "evaluating"):
+                results[index] = result
     rows = []
-    for i, program in enumerate(programs):
+    i = 0  # the program's place in ``programs``
+    for path, program in inputs.loaded:  # every input, in order: failures keep their place
+        if not isinstance(program, Program):
+            rows.append({"file": path, "error": str(program)})
+            continue
         mine = results[i * len(pipelines) : (i + 1) * len(pipelines)]
+        i += 1
         bad = next((r for r in mine if not r.ok), None)
         if bad is not None:
             error(f"{program.name}: {_describe_failure(bad)}")
@@ -105,7 +114,7 @@ def _measure(args: argparse.Namespace, pipelines: list[str], output: str | None)
                 }
             )
             if output:
-                Path(args.output).write_bytes(mine[0].output)
+                common.write_output(args.output, mine[0].output)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -144,7 +153,7 @@ def _print_table(command: str, rows: list[dict]) -> None:
     else:
         header = ("file", "instcount", "size")
         lines = [(r["file"], r["instcount"], r["size"]) for r in rows]
-    table = [tuple(map(str, header))] + [tuple(map(str, ln)) for ln in lines]
+    table = [tuple(map(str, header))] + [(printable(ln[0]), *map(str, ln[1:])) for ln in lines]
     widths = [max(len(row[c]) for row in table) for c in range(len(header))]
     for row in table:
         cells = [row[0].ljust(widths[0])] + [v.rjust(w) for v, w in zip(row[1:], widths[1:])]

@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from llmcompiler.analysis.narrow import NarrowReport, apply_narrowing, find_narrowing
 from llmcompiler.cli import args as common
 from llmcompiler.cli.inspect import run_pipeline
+from llmcompiler.cli.report import printable
 from llmcompiler.errors import InputError, UsageError
 from llmcompiler.llvm import Module
 from llmcompiler.llvm.ir import function
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     Returns 0, or 1 when the rewritten program's differential run differs from the original.
 
     Raises:
-        UsageError: --apply without -o, or -o not .ll or .bc.
+        UsageError: --apply without -o, or -o not .ll or .bc, or not writable.
         InputError: a bad file, or no function named --function.
     """
     if args.apply and not args.output:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             report = find_narrowing(module, args.function)
     if args.apply:
-        Path(args.output).write_bytes(out)
+        common.write_output(args.output, out)
         if not args.no_check and program.has_main:
             validator = Validator(program, RunSpec())
             try:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_report(report, args)
         if args.apply:
-            print(f"wrote {args.output} (verified)")
+            print(f"wrote {printable(args.output)} (verified)")
             if check is not None:
                 print(f"differential run: {'ok' if check[0] else 'FAILED'}: {check[1]}")
             elif not program.has_main:

@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 from llmcompiler.cli import args as common
-from llmcompiler.cli.report import error
+from llmcompiler.cli.report import error, printable, warning
 from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError, UsageError
+from llmcompiler.program import read_file
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.strategies import METHODS
@@ -65,7 +65,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--stdin", metavar="FILE", help="standard input for validation runs")
     p.add_argument(
         "--run-timeout",
-        type=float,
+        type=common.positive_float,
         default=10.0,
         metavar="SECONDS",
         help="time limit of one validation run",
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     validation (each reported on stderr).
 
     Raises:
-        UsageError: a bad -o, --candidates below 1, or --method model with --no-model.
+        UsageError: a bad -o (or one that cannot be written), --candidates below 1, or
+            --method model with --no-model.
         LLMCError: the coreset, the --stdin file or the model cannot be read.
     """
     output = common.output_kind(args.output, len(args.files))
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--candidates must be at least 1")
     if args.method == "model" and args.no_model:
         raise UsageError("--method model needs a model (drop --no-model)")
-    stdin = Path(args.stdin).read_bytes() if args.stdin else b""
+    stdin = read_file(args.stdin) if args.stdin else b""
     coreset = () if args.no_coreset else load_coreset(args.coreset).pipelines
     config = TuneConfig(
         budget=Budget(args.budget, args.evaluations),
@@ -122,8 +123,10 @@ def run(args: argparse.Namespace) -> int:
             if result.validated is False:
                 failed += 1
                 error(f"{program.name}: {result.validation}")
+            elif args.validate and result.validated is None and program.has_main:
+                warning(f"{program.name}: {result.validation}")
             if output:
-                Path(args.output).write_bytes(result.output)
+                common.write_output(args.output, result.output)
             results.append(result)
             if not args.json:
                 print_result(result, len(results) == 1, max(map(len, args.files)))
@@ -150,12 +153,15 @@ _COLUMNS = (
 
 
 def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
-    """Print one table row, then the pass list on its own line."""
+    """Print one table row, then the pass list on its own line, told as its difference
+    from -Oz (the full ``opt -passes=`` text is in ``--json``'s ``best.pipeline``)."""
     validated = {None: "-", True: "yes", False: "FAILED"}[r.validated]
     if r.validation == "not validated (no main)":
         validated = "no main"
+    elif r.validation.startswith("not validated (the -O0 build timed out"):
+        validated = "timed out"
     cells = (
-        r.file,
+        printable(r.file),
         r.oz.size,
         r.oz.instcount,
         r.best.size,
@@ -165,7 +171,7 @@ def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
         f"{r.seconds:.1f}",
         validated,
     )
-    widths = (max(name_width, len(r.file)), 8, 9, 9, 11, 11, 6, 7, 9)
+    widths = (max(name_width, len(cells[0])), 8, 9, 9, 11, 11, 6, 7, 9)
     if header:
         print(
             "  ".join(
@@ -177,9 +183,7 @@ def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
             str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
         )
     )
-    print(f"  passes: {r.pipeline}")
-    if r.summary() != r.pipeline:
-        print(f"  (that is: {r.summary()})")
+    print(f"  passes: {r.summary()}")
     if r.proposals:
         valid = [p for p in r.proposals if p.size is not None]
         line = f"  model: {len(r.proposals)} lists proposed, {len(valid)} compiled"

@@ -31,7 +31,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     f = sub.add_parser("fit", help="fit the ranker on a gain matrix (leave-one-out search)")
     f.add_argument("matrix", metavar="MATRIX.npz")
     f.add_argument("-o", "--output", required=True, metavar="DIR")
-    f.add_argument("-k", type=int, default=5, help="proposals the model is tuned for")
+    f.add_argument(
+        "-k", type=common.positive_int, default=5, help="proposals the model is tuned for"
+    )
     f.add_argument("--note", default="", help="provenance note stored with the model")
     f.set_defaults(run=run_fit)
     s = sub.add_parser("show", help="summary of a ranker model")

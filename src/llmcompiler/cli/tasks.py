@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from llmcompiler.cli import args as common
-from llmcompiler.cli.report import error
+from llmcompiler.cli.report import error, status
 from llmcompiler.errors import InputError
 from llmcompiler.model import loading
 from llmcompiler.model.base import GenerationConfig
@@ -139,7 +138,7 @@ def run_disasm(args: argparse.Namespace) -> int:
     if args.output:
         ir = best.ir if best.ir.endswith("\n") else best.ir + "\n"
         Path(args.output).write_text(ir)
-        print(f"wrote {args.output} (candidate {best.index})", file=sys.stderr)
+        status(f"wrote {args.output} (candidate {best.index})")
     return 0
 
 

@@ -24,6 +24,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from llmcompiler.engine.cache import ResultCache
+from llmcompiler.engine.limits import default_jobs
 from llmcompiler.engine.result import CRASH, TIMEOUT, EvalResult, Objective
 from llmcompiler.engine.worker import OUTPUTS
 from llmcompiler.errors import EvaluationError
@@ -68,11 +69,6 @@ def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
-
-
-def default_jobs() -> int:
-    """Return the number of CPU cores this process may use."""
-    return max(1, len(os.sched_getaffinity(0)))
 
 
 class _Worker:
@@ -157,25 +153,36 @@ class _Worker:
             message += ": " + re.sub(r' on module "[0-9a-f]{64}"', "", " | ".join(detail))
         return message[:_ERROR_TEXT_LIMIT]
 
-    def _kill(self) -> None:
+    def kill(self) -> None:
         """Kill the worker and whatever it started (llc-19), its whole process group."""
         with contextlib.suppress(OSError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.kill()
 
-    def stop(self, kill: bool = False) -> None:
-        if kill:
-            self._kill()
-        else:
-            with contextlib.suppress(OSError):
-                self.conn.send(None)
+    def ask_to_stop(self) -> None:
+        """Ask the worker to exit after its current evaluation (see :meth:`reap`)."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+
+    def reap(self, timeout: float = 5.0) -> None:
+        """Wait for the worker to exit, killing it after ``timeout`` seconds; release it."""
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self._kill()
+            self.kill()
             self.proc.wait()
-        self.conn.close()
-        os.close(self.stderr_fd)
+        if self.stderr_fd is not None:
+            self.conn.close()
+            os.close(self.stderr_fd)
+            self.stderr_fd = None
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the worker: at once (``kill``), or after its current evaluation."""
+        if kill:
+            self.kill()
+        else:
+            self.ask_to_stop()
+        self.reap()
 
 
 class Evaluator:
@@ -189,7 +196,8 @@ class Evaluator:
         max_rss_mb: a worker whose memory exceeds this is replaced after its
             current evaluation.
 
-    Use as a context manager, or call ``close()``.
+    Use as a context manager, or call ``close()``. Leaving the ``with`` block by an
+    exception (Ctrl-C included) kills the workers and their llc-19 at once.
     """
 
     def __init__(
@@ -204,15 +212,19 @@ class Evaluator:
         self.cache = cache
         self.max_rss_mb = max_rss_mb
         self.stats = PoolStats()
-        self._workers = [self._start(i) for i in range(self.jobs)]
+        self._closed = False
+        # None: a slot whose worker was killed and is started again when next needed
+        self._workers: list[_Worker | None] = [self._start(i) for i in range(self.jobs)]
 
     def _start(self, index: int) -> _Worker:
         return _Worker(index, self.max_rss_mb)
 
-    def _restart(self, worker: _Worker, kill: bool) -> None:
+    def _restart(self, worker: _Worker, kill: bool, start: bool = True) -> None:
+        """Stop ``worker`` and put a new one in its place (``start``), or leave the place
+        empty until a task needs it."""
         index = self._workers.index(worker)
         worker.stop(kill=kill)
-        self._workers[index] = self._start(index)
+        self._workers[index] = self._start(index) if start else None
         self.stats.restarts += 1
 
     # -- public API ---------------------------------------------------------
@@ -243,7 +255,14 @@ class Evaluator:
         """Evaluate tasks; yield ``(index, result)`` pairs as they complete.
 
         Cached results come first. Identical tasks are evaluated once.
+
+        Raises:
+            EvaluationError: two fresh workers in a row died before taking a task (they
+                cannot start: see the message).
+            ValueError: an unknown ``output``, or the evaluator is closed.
         """
+        if self._closed:
+            raise ValueError("the Evaluator is closed")
         for task in tasks:
             if task.output is not None and task.output not in OUTPUTS:
                 raise ValueError(f"output must be one of {OUTPUTS}, not {task.output!r}")
@@ -261,23 +280,57 @@ class Evaluator:
         retried: set[int] = set()
         try:
             while pending or busy:
-                for worker in list(self._workers):
+                for position, worker in enumerate(self._workers):
                     if not pending:
                         break
-                    if worker.task_index is None:
-                        i = pending.popleft()
-                        worker.send(i, tasks[i], self._limit(tasks[i]))
-                        busy[id(worker)] = worker
+                    if worker is None or worker.task_index is None:
+                        self._dispatch(position, pending.popleft(), tasks, busy)
                 for index, result in self._collect(busy, tasks, retried):
                     task = tasks[index]
                     if task.output is None and self.cache is not None:
                         self.cache.put(task.program.hash, task.pipeline, task.objective, result)
                     for same in groups[task.key]:
                         yield same, result
-        finally:
-            for worker in list(busy.values()):  # abandoned mid-run: start clean
+        except GeneratorExit:  # the caller has what it needs: fresh workers for the next run
+            self._abandon(busy, start=True)
+            raise
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM) or failed: start nothing new
+            self._abandon(busy, start=False)
+            raise
+
+    def _abandon(self, busy: dict, start: bool) -> None:
+        """Kill the workers still busy with a run that ends early (their tasks are dropped)."""
+        for worker in list(busy.values()):
+            worker.task_index = None
+            if not self._closed and worker in self._workers:  # else close() stopped it
+                self._restart(worker, kill=True, start=start)
+        busy.clear()
+
+    def _dispatch(self, position: int, index: int, tasks: Sequence[Task], busy: dict) -> None:
+        """Send task ``index`` to the worker at ``position``, starting one if the place is
+        empty. A worker found dead (killed while idle or starting) is replaced once.
+
+        Raises:
+            EvaluationError: the replacement died too.
+        """
+        for attempt in range(2):
+            worker = self._workers[position]
+            if worker is None:
+                worker = self._workers[position] = self._start(position)
+            try:
+                worker.send(index, tasks[index], self._limit(tasks[index]))
+            except (OSError, EvaluationError) as err:  # EvaluationError: it did not start
                 worker.task_index = None
-                self._restart(worker, kill=True)
+                if isinstance(err, EvaluationError):
+                    message = str(err)
+                else:
+                    message = f"evaluation worker died: {worker.crash_report()}"
+                self._restart(worker, kill=True, start=False)
+                if attempt:
+                    raise EvaluationError(message) from None
+                continue
+            busy[id(worker)] = worker
+            return
 
     def _limit(self, task: Task) -> float:
         """Seconds ``task`` may take: its own timeout, else the pool's."""
@@ -311,9 +364,7 @@ class Evaluator:
                     if index not in retried:
                         retried.add(index)
                         self.stats.retries += 1
-                        fresh = self._workers[position]
-                        fresh.send(index, tasks[index], self._limit(tasks[index]))
-                        busy[id(fresh)] = fresh
+                        self._dispatch(position, index, tasks, busy)
                         continue
                     finished.append((index, EvalResult(CRASH, error=report)))
                     continue
@@ -338,17 +389,25 @@ class Evaluator:
                 finished.append((index, timed_out))
         return finished
 
-    def close(self) -> None:
-        """Stop all workers. Safe to call twice."""
-        workers, self._workers = self._workers, []
+    def close(self, kill: bool = False) -> None:
+        """Stop all workers: each after its current evaluation, or at once with ``kill``
+        (their llc-19 too). Safe to call twice."""
+        self._closed = True
+        workers = [w for w in self._workers if w is not None]
+        self._workers = []
         for worker in workers:
-            worker.stop()
+            if kill:
+                worker.kill()
+            else:
+                worker.ask_to_stop()
+        for worker in workers:
+            worker.reap()
 
     def __enter__(self) -> Evaluator:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(kill=exc_type is not None)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

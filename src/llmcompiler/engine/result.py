@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmcompiler.llvm.codegen import relocation_model
+
 #: Evaluation statuses. Only ``ok`` carries numbers.
 OK = "ok"
 INVALID_PIPELINE = "invalid_pipeline"  # LLVM rejected the pipeline text (unknown pass, syntax)
@@ -43,7 +45,7 @@ class Objective:
         """A string naming these settings, used as part of the cache key."""
         if self.metric == "instcount":
             return "instcount"
-        return f"size/{self.size_path}/{self.opt_level}"
+        return f"size/{self.size_path}/{self.opt_level}/{relocation_model()}"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ process kills only this worker; the pool notices and starts a new one.
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import threading
 import time
 from collections import OrderedDict
 
@@ -175,12 +177,28 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
             return
 
 
+def _exit_with_parent(parent: int, every: float = 0.2) -> None:
+    """Once the pool's process is gone, kill this worker and the llc-19 it runs.
+
+    The pool kills its workers when it stops, even on Ctrl-C or SIGTERM; this covers a
+    pool that could not (killed by SIGKILL, or by the OOM killer) and a worker busy with a
+    long evaluation, which would notice the closed pipe only when it is done.
+    """
+    while os.getppid() == parent:
+        time.sleep(every)
+    if os.getpgrp() == os.getpid():  # the pool starts each worker in its own group
+        os.killpg(0, signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _main(argv: list[str]) -> None:
     """Entry point: ``python -m llmcompiler.engine.worker FD [MAX_RSS_MB]``."""
     from multiprocessing.connection import Connection
 
     from llmcompiler.llvm import enable_crash_traces
 
+    watch = threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True)
+    watch.start()
     enable_crash_traces()  # a crash prints the pass that was running
     conn = Connection(int(argv[1]))
     worker_main(conn, float(argv[2]) if len(argv) > 2 else None)

@@ -15,12 +15,12 @@ from typing import Self
 
 from llmcompiler.errors import EvaluationError, InvalidIRError, PipelineError
 from llmcompiler.llvm._ffi import lib, take_buffer, take_message
+from llmcompiler.llvm.codegen import RELOC_MODES, relocation_model
 
 # LLVMVerifierFailureAction / LLVMCodeGenFileType / LLVMCodeGenOptLevel values.
 _RETURN_STATUS = 2
 _ASSEMBLY_FILE, _OBJECT_FILE = 0, 1
 OPT_LEVELS = {"O0": 0, "O1": 1, "O2": 2, "O3": 3}
-_RELOC_DEFAULT = 0
 _CODE_MODEL_DEFAULT = 0
 
 
@@ -221,8 +221,9 @@ class Module(Handle):
 class TargetMachine(Handle):
     """An X86 target machine with fixed code generation settings.
 
-    Defaults equal ``llc-19``'s: CPU from the functions' attributes (else
-    generic), codegen level O2, default relocation and code model.
+    Defaults equal the reference ``llc-19`` run's (:func:`llmcompiler.llvm.toolchain.
+    llc_args`): CPU from the functions' attributes (else generic), codegen level O2,
+    the platform's relocation model (:mod:`llmcompiler.llvm.codegen`), default code model.
     """
 
     def __init__(self, triple: str, cpu: str = "", features: str = "", opt_level: str = "O2"):
@@ -241,7 +242,7 @@ class TargetMachine(Handle):
             cpu.encode(),
             features.encode(),
             OPT_LEVELS[opt_level],
-            _RELOC_DEFAULT,
+            RELOC_MODES[relocation_model()],
             _CODE_MODEL_DEFAULT,
         )
 

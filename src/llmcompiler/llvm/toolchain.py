@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from llmcompiler.errors import CompileError, EvaluationError, LLVMNotFoundError, PipelineError
 from llmcompiler.llvm._ffi import INSTALL_HINT, LLVM_MAJOR
+from llmcompiler.llvm.codegen import relocation_model
 
 #: opt's complaint about one of llmcompiler's own steps: they are all named ``llmc-*``.
 _OWN_STEP = re.compile(r"unknown \w+ pass '(llmc-[^']*)'")
@@ -43,6 +44,14 @@ def _run(argv: Sequence[str], data: bytes | None = None, timeout: float | None =
     return subprocess.run(list(argv), input=data, capture_output=True, timeout=timeout)
 
 
+def file_arg(path: str | os.PathLike) -> str:
+    """Return ``path`` as a command-line argument no tool can take for an option: an
+    absolute path as it is, a relative one behind ``./`` (a file named ``-o.c`` or
+    ``--config=x`` stays a file)."""
+    path = os.fspath(path)
+    return path if os.path.isabs(path) else os.path.join(".", path)
+
+
 def compile_source(
     path: str | os.PathLike,
     include_dirs: Sequence[str] = (),
@@ -59,8 +68,10 @@ def compile_source(
     """
     path = os.fspath(path)
     cxx = path.endswith((".cc", ".cpp", ".cxx", ".C"))
-    argv = [tool("clang++" if cxx else "clang"), *FRONTEND_FLAGS, "-c", path, "-o", "-"]
+    argv = [tool("clang++" if cxx else "clang"), *FRONTEND_FLAGS, "-c", "-o", "-"]
     argv += [f"-I{d}" for d in include_dirs] + [f"-D{d}" for d in defines] + list(extra_flags)
+    # not "--": clang's driver takes what follows it for files, but hands it on to cc1 bare
+    argv.append(file_arg(path))
     try:
         proc = _run(argv, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -79,7 +90,8 @@ def opt(ir: bytes, pipeline: str, text: bool = True, timeout: float | None = 300
             pipeline holds one of llmcompiler's own steps (``llmc-narrow``), which opt-19
             does not know.
     """
-    argv = [tool("opt"), f"-passes={pipeline}", "-", "-o", "-"] + (["-S"] if text else [])
+    argv = [tool("opt"), f"-passes={pipeline}", f"-relocation-model={relocation_model()}"]
+    argv += ["-", "-o", "-"] + (["-S"] if text else [])
     proc = _run(argv, ir, timeout)
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace").strip()
@@ -94,7 +106,7 @@ def opt(ir: bytes, pipeline: str, text: bool = True, timeout: float | None = 300
 
 
 def llc_object(ir: bytes, timeout: float | None = 300) -> bytes:
-    """Compile IR/bitcode with ``llc-19 -filetype=obj`` (default settings); return the object.
+    """Compile IR/bitcode with ``llc-19 -filetype=obj`` (:func:`llc_args`); return the object.
 
     This is the reference code generator: it has the target library info that
     the C API's in-memory emitter lacks.
@@ -111,9 +123,10 @@ def llc_assembly(ir: bytes, timeout: float | None = 300) -> str:
 
 
 def llc_args(filetype: str) -> list[str]:
-    """llc-19's arguments for the reference code generation (its defaults), reading IR
-    or bitcode on stdin and writing ``filetype`` ("obj" or "asm") to stdout."""
-    return [f"-filetype={filetype}", "-", "-o", "-"]
+    """llc-19's arguments for the reference code generation (its defaults, with the
+    relocation model clang-19 uses on this platform: :mod:`llmcompiler.llvm.codegen`),
+    reading IR or bitcode on stdin and writing ``filetype`` ("obj" or "asm") to stdout."""
+    return [f"-filetype={filetype}", f"-relocation-model={relocation_model()}", "-", "-o", "-"]
 
 
 def _llc(ir: bytes, filetype: str, timeout: float | None) -> bytes:
@@ -125,7 +138,7 @@ def _llc(ir: bytes, filetype: str, timeout: float | None) -> bytes:
 
 def llvm_size(object_path: str | os.PathLike) -> tuple[int, int, int]:
     """Return (text, data, bss) printed by ``llvm-size-19`` (Berkeley format) for a file."""
-    proc = _run([tool("llvm-size"), "--format=berkeley", os.fspath(object_path)])
+    proc = _run([tool("llvm-size"), "--format=berkeley", file_arg(object_path)])
     if proc.returncode != 0:
         raise EvaluationError(proc.stderr.decode("utf-8", "replace").strip())
     text, data, bss = proc.stdout.decode().splitlines()[1].split()[:3]

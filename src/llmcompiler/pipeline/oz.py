@@ -143,15 +143,6 @@ class OzVariant(Pass):
 
     edits: tuple[tuple[int, str | None], ...] = ()
 
-    def describe(self, names: tuple[str, ...]) -> str:
-        """A short account of the edits, e.g. ``default<Oz>{without loop-unroll<O2>#77}``
-        (``#i`` is the pass's position among -Oz's passes ``names``)."""
-        parts = []
-        for index, new in self.edits:
-            old = names[index]
-            parts.append(f"without {old}#{index}" if new is None else f"{old}#{index} -> {new}")
-        return OZ + "{" + "; ".join(parts) + "}"
-
 
 def validate_nested(text: str, vocabulary: Vocabulary | None = None) -> str:
     """Check a nested pipeline built from -Oz's own expansion (an edited -Oz, as search

@@ -101,6 +101,10 @@ class Acceptance:
         else:
             self.validator = Validator(program, run)
             self.validation = "not requested"
+            if self.validator.unusable:  # the reference timed out: nothing can be checked
+                self.validation = self.validator.unusable
+                self.validator.close()
+                self.validator = None
         self.discarded: list[tuple[str, str]] = []
         self.accepted: Accepted | None = None
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from llmcompiler.pipeline import steps_in
-from llmcompiler.pipeline.oz import OzVariant
-from llmcompiler.pipeline.oz import template as oz_template
-from llmcompiler.search.space import Genome, pipeline_text
+from llmcompiler.pipeline.diff import describe
+from llmcompiler.search.space import Genome
 
 
 @dataclass(frozen=True)
@@ -57,18 +56,9 @@ class TuneResult:
     proposals: tuple[Proposal, ...] = ()
 
     def summary(self) -> str:
-        """The pass list with any edited -Oz shown by its edits instead of its full text."""
-        names, parts, run = oz_template().names, [], []
-        for gene in (*self.genome, None):
-            if gene is None or isinstance(gene, OzVariant):
-                if run:
-                    parts.append(pipeline_text(tuple(run)))
-                    run = []
-                if gene is not None:
-                    parts.append(gene.describe(names))
-            else:
-                run.append(gene)
-        return ",".join(parts) or self.pipeline
+        """The pass list in one readable line: what it adds, removes or changes against
+        ``default<Oz>`` (:func:`llmcompiler.pipeline.diff.describe`)."""
+        return describe(self.pipeline)
 
     @property
     def needs_llmc(self) -> bool:

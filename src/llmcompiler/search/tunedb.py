@@ -28,43 +28,83 @@ CREATE TABLE IF NOT EXISTS lists (
 
 
 class TuneDB:
-    """Autotuning results; safe to read while another process writes.
+    """Autotuning results; safe to read while another process writes. Every write is one
+    transaction: a program's row and its lists are stored together or not at all.
+
+    Opening reads only (a read-only file can be read); a write that fails raises.
 
     Raises:
-        LLMCError: the file is not an autotuning database of this schema.
+        LLMCError: the file cannot be opened, is not an autotuning database of this
+            schema, or (for a new file) cannot be written.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
         try:
             self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            found = self.meta("schema_version")
-        except sqlite3.DatabaseError as err:
+            tables = {n for (n,) in self.db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.Error as err:
             raise LLMCError(f"{self.path}: not an autotuning database: {err}") from None
+        if not {"meta", "programs", "lists"} <= tables:
+            self._write(self._create)
+        found = self.meta("schema_version")
         if found != str(SCHEMA_VERSION):
             raise LLMCError(f"{self.path}: autotuning schema {found}, expected {SCHEMA_VERSION}")
 
+    def _create(self) -> None:
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    def _write(self, change, *args) -> None:
+        """Run ``change(*args)``, turning SQLite's refusal into a clear error.
+
+        Raises:
+            LLMCError: the file is read-only, the disk is full, or it is not a database.
+        """
+        try:
+            change(*args)
+        except sqlite3.DatabaseError as err:
+            if type(err) is sqlite3.DatabaseError:  # e.g. "file is not a database"
+                raise LLMCError(f"{self.path}: not an autotuning database: {err}") from None
+            raise LLMCError(
+                f"{self.path}: cannot write to the autotuning database: {err} (what it holds "
+                "is unchanged)"
+            ) from None
+
     def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        except sqlite3.Error as err:
+            raise LLMCError(f"{self.path}: not an autotuning database: {err}") from None
         return row[0] if row else None
 
     def set_meta(self, key: str, value) -> None:
+        """Store a setting of the run (a string, or JSON).
+
+        Raises:
+            LLMCError: the file cannot be written.
+        """
         text = value if isinstance(value, str) else json.dumps(value)
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, text))
+        self._write(self.db.execute, "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, text))
 
     def done(self) -> set[str]:
         """Hashes of programs already tuned (successfully or not)."""
         return {h for (h,) in self.db.execute("SELECT hash FROM programs")}
 
     def record(self, row: dict) -> None:
-        """Store one program's outcome and its best lists in one transaction."""
+        """Store one program's outcome and its best lists in one transaction.
+
+        Raises:
+            LLMCError: the file cannot be written (nothing of the row is stored).
+        """
+        self._write(self._record, row)
+
+    def _record(self, row: dict) -> None:
         with self.db:
-            self.db.execute("BEGIN")
+            self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
                 "INSERT OR REPLACE INTO programs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (

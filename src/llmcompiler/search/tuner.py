@@ -43,7 +43,6 @@ __all__ = ["EXACT", "OZ_DIFFERS", "Measure", "Proposal", "TuneConfig", "TuneResu
 #: when the source measured it already (None: the acceptance path measures it).
 Offer = tuple[str, Genome, EvalResult | None]
 
-RUNNERS_UP = 8  # lists besides the winner reported for coreset building
 #: Search gives up on a list that takes SLOW_FACTOR times as long as -Oz (and at least
 #: SLOW_MIN_SECONDS): the attributor, for one, can take 30 s where -Oz takes 0.1 s.
 SLOW_FACTOR = 20.0
@@ -72,6 +71,9 @@ class TuneConfig:
             are all that is tried (each measured with llc-19; nothing is minimized); with
             the other methods they are tried first, before the coreset.
         candidates: how many pass lists to ask the model for.
+        runners_up: how many other lists that beat -Oz in search to report (autotuning
+            stores them for coreset building); each is measured with llc-19 like the
+            winner, so every reported improvement compares exact sizes with exact -Oz.
     """
 
     budget: Budget = field(default_factory=Budget)
@@ -85,6 +87,7 @@ class TuneConfig:
     attempts: int = 5
     model: PassListModel | None = None
     candidates: int = 4
+    runners_up: int = 0
 
 
 def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
@@ -166,16 +169,10 @@ class _Search:
                 genome = minimize(self.run, genome)
             yield (OZ if genome == (OZ_GENE,) else pipeline_text(genome)), genome, None
 
-    def runners_up(self, primary: int) -> tuple[tuple[str, int, int, float], ...]:
-        """Other lists that beat -Oz in search (fast measure, not minimized)."""
-        out = []
-        for score, text in self.run.ranked()[:RUNNERS_UP]:
-            if score[0] < self.oz_fast[0]:
-                size, instcount = self.run.results[text]
-                value = (size, instcount)[primary]
-                gain = (self.oz_fast[0] - value) / self.oz_fast[0] * 100
-                out.append((text, size, instcount, gain))
-        return tuple(out)
+    def runners_up(self, count: int) -> list[str]:
+        """Up to ``count`` other lists that beat -Oz in search (not minimized)."""
+        ranked = self.run.ranked()[:count]
+        return [text for score, text in ranked if score[0] < self.oz_fast[0]]
 
     def report(self, discarded: tuple[tuple[str, str], ...]) -> tuple[Proposal, ...]:
         return ()  # the model's lists were seeds: search measured them with the rest
@@ -214,8 +211,8 @@ class _ModelOnly:
                 return
             yield p, (Pass(p, "module"),), self.measured[p]
 
-    def runners_up(self, primary: int) -> tuple[tuple[str, int, int, float], ...]:
-        return ()
+    def runners_up(self, count: int) -> list[str]:
+        return []
 
     def report(self, discarded: tuple[tuple[str, str], ...]) -> tuple[Proposal, ...]:
         """Each of the model's candidates as the compiler measured (or rejected) it."""
@@ -298,10 +295,27 @@ def optimize(
         method=config.method,
         discarded=kept.discarded,
         output=artifact,
-        runners_up=source.runners_up(primary),
+        runners_up=_exact_runners_up(
+            evaluator, program, source.runners_up(config.runners_up), kept, acceptance
+        ),
         genome=kept.genome,
         proposals=source.report(kept.discarded),
     )
+
+
+def _exact_runners_up(
+    evaluator: Evaluator, program: Program, texts: list[str], kept, acceptance: Acceptance
+) -> tuple[tuple[str, int, int, float], ...]:
+    """(pipeline, size, instcount, improvement %) of each list that still beats -Oz when
+    measured with llc-19, like the winner (the kept list itself left out)."""
+    texts = [t for t in texts if t != kept.pipeline]
+    base = acceptance.value(acceptance.oz)
+    out = []
+    for index, r in evaluator.run([Task(program, t, EXACT) for t in texts]):
+        value = acceptance.value(r) if r.ok else None
+        if value is not None and value < base:
+            out.append((texts[index], r.size, r.instcount, (base - value) / base * 100))
+    return tuple(sorted(out, key=lambda row: (-row[3], texts.index(row[0]))))
 
 
 def propose(model: PassListModel, program: Program, k: int) -> list[Candidate]:

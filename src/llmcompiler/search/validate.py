@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 
 from llmcompiler.errors import LLMCError
-from llmcompiler.llvm.toolchain import llc_object, tool
+from llmcompiler.llvm.toolchain import file_arg, llc_object, tool
 from llmcompiler.program import Program
 
 
@@ -59,17 +59,25 @@ class Validator:
         reference = os.path.join(self._dir.name, "reference")
         self._link(["-x", "ir", source, "-O0"], reference)
         self.expected = self._run(reference)
+        #: Why no candidate can be checked (the -O0 build timed out), or None.
+        self.unusable: str | None = None
+        if self.expected.returncode is None:
+            self.unusable = f"not validated (the -O0 build timed out after {spec.timeout:g} s)"
 
     def _write(self, name: str, data: bytes) -> str:
+        """Write ``data`` to ``name`` in the work folder; return its path as clang's
+        argument (:func:`file_arg`)."""
         path = os.path.join(self._dir.name, name)
         with open(path, "wb") as f:
             f.write(data)
-        return path
+        return file_arg(path)
 
     def _link(self, inputs: list[str], exe: str) -> None:
-        """Build an executable with clang++-19 (C++ runtime and libm linked in)."""
-        # llc-19 emits non-PIC code by default: link without PIE.
-        argv = [tool("clang++"), *inputs, "-o", exe, "-no-pie", "-lm", "-w"]
+        """Build an executable with clang++-19 (C++ runtime and libm linked in), with the
+        platform's default link flags: the objects are compiled with the platform's
+        relocation model (:mod:`llmcompiler.llvm.codegen`), so a PIE links as a user's
+        default ``clang x.o`` would."""
+        argv = [tool("clang++"), *inputs, "-o", exe, "-lm", "-w"]
         proc = subprocess.run(argv, capture_output=True, timeout=300)
         if proc.returncode != 0:
             lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
@@ -91,7 +99,9 @@ class Validator:
         return Outcome(proc.stdout, proc.returncode)
 
     def check(self, optimized_bitcode: bytes) -> tuple[bool, str]:
-        """Build and run a candidate; return (same behaviour?, explanation)."""
+        """Build and run a candidate; return (same behaviour?, explanation). A candidate
+        that times out is never the same: only a finished run can be compared (and when
+        the -O0 build itself times out, ``unusable`` says so and nothing is checked)."""
         obj = self._write("candidate.o", llc_object(optimized_bitcode))
         exe = os.path.join(self._dir.name, "candidate")
         try:
@@ -99,6 +109,10 @@ class Validator:
         except LLMCError as err:
             return False, str(err)
         got = self._run(exe)
+        if got.returncode is None:
+            return False, f"timed out after {self.spec.timeout:g} s, -O0 gives " + (
+                self.expected.describe()
+            )
         if got == self.expected:
             return True, "same output and exit status as -O0"
         if got.returncode != self.expected.returncode:
