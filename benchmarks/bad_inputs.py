@@ -123,9 +123,13 @@ def main() -> int:
             ["inspect"],
             ["narrow"],
         ]
-        runs = [[*c, p] for c in commands for p in paths if c[0] not in ("inspect", "narrow")]
-        runs += [[c[0], p] for c in commands[3:] for p in paths]
-        runs += [["size", *paths, "--json"], ["opt", "-p", "sroa", "-o", str(out), paths[0]]]
+        # options first, then "--": a file named like an option is a file (as for any CLI)
+        runs = [[*c, "--", p] for c in commands for p in paths if c[0] not in ("inspect", "narrow")]
+        runs += [[c[0], "--", p] for c in commands[3:] for p in paths]
+        runs += [
+            ["size", "--json", "--", *paths],
+            ["opt", "-p", "sroa", "-o", str(out), "--", paths[0]],
+        ]
         before = set(os.listdir(work))
         already = workers()
         for argv in runs:
@@ -152,8 +156,12 @@ def main() -> int:
                 print(f"exit {proc.returncode}: llmc {argv!r}", file=sys.stderr)
             if time.monotonic() - t0 > TIME_LIMIT:
                 counts["over_time_limit"] += 1
-            if argv[-1] == "--json" and argv[0] == "size":
-                rows = json.loads(proc.stdout)
+            if argv[:2] == ["size", "--json"]:
+                try:
+                    rows = json.loads(proc.stdout)
+                except ValueError:
+                    rows = []
+                    print(f"no JSON from llmc {argv[:2]!r}: {err[-500:]}", file=sys.stderr)
                 good = [r for r in rows if r["file"].endswith(("good.c", "good.bc"))]
                 counts["valid_not_measured"] += sum("error" in r for r in good) + (2 - len(good))
         time.sleep(1.0)

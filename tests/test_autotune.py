@@ -10,8 +10,10 @@ import time
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, exact_size
 from llmcompiler.cli import main
+from llmcompiler.pipeline import OZ
+from llmcompiler.program import load_program
 from llmcompiler.search.coreset import build_coreset, load_coreset
 from llmcompiler.search.tunedb import TuneDB
 
@@ -66,11 +68,27 @@ def test_autotune_then_coreset(tmp_path, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(r["name"] for r in rows) == sorted(PROGRAMS[:2])
     assert all(r["size"] <= r["oz_size"] for r in rows)
+    # every stored list's size and improvement are exact (llc-19), against exact -Oz:
+    # float.c calls sqrt, where the fast in-process emitter is 62 bytes smaller than llc
+    float_c = str(FIXTURES / "float.c")
+    main(
+        ["autotune", float_c, "--budget-per-program", "120", "--evaluations-per-program", "60"]
+        + ["--db", str(db), "--corpus", "test fixtures"]
+    )
+    capsys.readouterr()
+    programs = {p.hash: p for p in map(load_program, [*PROGRAMS[:2], float_c])}
+    tunedb = TuneDB(db)
+    stored = list(tunedb.db.execute("SELECT hash, pipeline, size, improvement_pct FROM lists"))
+    assert len(stored) > 3  # the winners and the runners-up
+    for digest, pipeline, size, improvement in stored:
+        oz, exact = (exact_size(programs[digest], p) for p in (OZ, pipeline))
+        assert (size, improvement) == (exact, pytest.approx((oz - exact) / oz * 100))
+    tunedb.close()
     out = tmp_path / "coreset.json"
     assert main(["coreset", "build", "--db", str(db), "-k", "5", "-o", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["corpus"] == "test fixtures" and data["budget_per_program"] == 120.0
-    assert data["llvm_version"].startswith("19.") and data["programs"] == 2
+    assert data["llvm_version"].startswith("19.") and data["programs"] == 3
     assert load_coreset(str(out)).pipelines == tuple(e["pipeline"] for e in data["lists"])
     assert data["lists"], "switch.c always improves on -Oz"
 

@@ -342,3 +342,11 @@ def test_opt_json_keeps_every_input_in_order(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["file"] for r in rows] == [fatal, missing, TINY]
     assert "pipeline crashed LLVM" in rows[0]["error"] and "error" not in rows[2]
+
+
+def test_usage_errors_escape_what_the_user_typed(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["size", "x.c", "--bogus\x1b[31m"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "--bogus\\x1b[31m" in err

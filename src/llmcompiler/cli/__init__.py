@@ -37,7 +37,7 @@ from llmcompiler.cli import (
     tasks,
     train,
 )
-from llmcompiler.cli.report import error, warning
+from llmcompiler.cli.report import error, printable, warning
 from llmcompiler.engine.cache import CacheWarning
 from llmcompiler.errors import LLMCError
 
@@ -59,9 +59,17 @@ _GROUPS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors safe to print: a mistyped argument may hold escape
+    sequences or undecodable bytes (a file name), which reach the terminal escaped."""
+
+    def error(self, message: str):
+        super().error(printable(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``llmc`` parser; each command sets ``run``, the function that runs it."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="llmc", description="Optimize code size with language models and the real LLVM."
     )
     parser.add_argument("--version", action="version", version=f"llmc {__version__}")

@@ -155,11 +155,11 @@ def add_cache(parser: argparse.ArgumentParser, opt_in_help: str | None = None) -
 
 
 def open_cache(path: str | None) -> ResultCache | None:
-    """The results cache at ``path`` (its directory made), or None for no path; the caller
-    closes it."""
+    """The results cache at ``path``, or None for no path; the caller closes it. A cache
+    that cannot be made, read or written warns once and the run goes on without it
+    (:class:`~llmcompiler.engine.cache.ResultCache`)."""
     if not path:
         return None
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return ResultCache(path)
 
 

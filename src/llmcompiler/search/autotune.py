@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 
 from llmcompiler.engine import Evaluator, ResultCache, parallel
 from llmcompiler.engine.cache import CacheWarning
@@ -28,6 +29,10 @@ from llmcompiler.errors import LLMCError
 from llmcompiler.program import Program
 from llmcompiler.search.tunedb import TuneDB
 from llmcompiler.search.tuner import TuneConfig, optimize
+
+#: Lists besides the winner stored per program for coreset building, each measured with
+#: llc-19 like the winner (exact sizes against exact -Oz).
+RUNNERS_UP = 8
 
 _STOP_GRACE = 1.0  # seconds a tuning process has to stop after SIGTERM, before SIGKILL
 
@@ -54,7 +59,8 @@ def tune_program(program: Program, config: TuneConfig, cache_path: str | None = 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CacheWarning)
         try:
-            r = optimize(_process_evaluator(cache_path), program, config)
+            runners_up = replace(config, runners_up=RUNNERS_UP)
+            r = optimize(_process_evaluator(cache_path), program, runners_up)
         except LLMCError as err:
             r = err
     notes = [str(w.message) for w in caught if issubclass(w.category, CacheWarning)]
