@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES
 from llmcompiler.cli import main
 
-COMMANDS = ("size", "opt", "optimize", "inspect", "narrow", "disasm", "emulate")
+COMMANDS = ("size", "opt", "optimize", "inspect", "narrow", "disasm", "emulate", "cache")
 
 
 def schema(command: str) -> dict:
@@ -62,3 +62,13 @@ def test_inspect_and_narrow_outputs_match_their_schemas(capsys):
     assert data["after"]
     narrow_c = FIXTURES.parent / "analysis" / "narrow.c"
     check("narrow", _json(capsys, ["narrow", str(narrow_c)], 0))
+
+
+def test_cache_info_matches_its_schema(tmp_path, capsys):
+    cache = str(tmp_path / "results.sqlite")
+    check("cache", _json(capsys, ["cache", "info", "--cache", cache], 0))
+    assert main(["size", str(FIXTURES / "loops.c"), "--cache", cache]) == 0
+    capsys.readouterr()
+    info = _json(capsys, ["cache", "info", "--cache", cache], 0)
+    check("cache", info)
+    assert info["rows"] == 2  # as given and at -Oz
