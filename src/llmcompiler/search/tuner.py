@@ -124,9 +124,7 @@ class _Search:
     :meth:`offers` then yields the ranked lists that beat -Oz, best first, each
     minimized only when it is asked for."""
 
-    def __init__(
-        self, evaluator: Evaluator, program: Program, config: TuneConfig, linkage_check
-    ) -> None:
+    def __init__(self, evaluator: Evaluator, program: Program, config: TuneConfig) -> None:
         self.config = config
         seeds = config.coreset
         if config.model is not None:
@@ -145,7 +143,7 @@ class _Search:
         run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * oz_seconds)
         if config.budget.seconds is not None:
             run.reserve = min(RESERVE_SHARE * config.budget.seconds, RESERVE_FACTOR * oz_seconds)
-        self.linkage = linkage_check()
+        self.linkage = LinkageCheck(evaluator, program)
         rng = random.Random(config.seed)
         METHODS[config.method](
             run, rng, genes(load_vocabulary()), coreset_genomes(seeds), oz_template()
@@ -183,9 +181,7 @@ class _ModelOnly:
     list measured with llc-19 in parallel; :meth:`offers` yields those that beat -Oz,
     best first (ties: the model's order). Evaluations: -Oz and each distinct list."""
 
-    def __init__(
-        self, evaluator: Evaluator, program: Program, config: TuneConfig, linkage_check
-    ) -> None:
+    def __init__(self, evaluator: Evaluator, program: Program, config: TuneConfig) -> None:
         if config.model is None:
             raise ValueError('method "model" needs a model (TuneConfig.model)')
         self.primary = _primary(config)
@@ -197,7 +193,7 @@ class _ModelOnly:
         results = dict(evaluator.run(tasks))
         self.oz = _checked_oz(program, results[0])
         self.measured = {p: results[i + 1] for i, p in enumerate(self.pipelines)}
-        self.linkage = linkage_check()
+        self.linkage = LinkageCheck(evaluator, program)
         self.evaluations = 1 + len(self.pipelines)
 
     def _value(self, p: str) -> int:
@@ -268,7 +264,7 @@ def optimize(
         )
     start = time.monotonic()
     source_kind = _ModelOnly if config.method == "model" else _Search
-    source = source_kind(evaluator, program, config, lambda: LinkageCheck(evaluator, program))
+    source = source_kind(evaluator, program, config)
     primary = _primary(config)
     with Acceptance(
         evaluator, program, source.oz, primary, source.linkage, config.validate, config.run

@@ -110,9 +110,8 @@ class Validator:
             return False, str(err)
         got = self._run(exe)
         if got.returncode is None:
-            return False, f"timed out after {self.spec.timeout:g} s, -O0 gives " + (
-                self.expected.describe()
-            )
+            why = f"timed out after {self.spec.timeout:g} s"
+            return False, f"{why}, -O0 gives {self.expected.describe()}"
         if got == self.expected:
             return True, "same output and exit status as -O0"
         if got.returncode != self.expected.returncode:
