@@ -37,6 +37,7 @@ class Program:
         hash: sha256 hex digest of the module's content, independent of its name.
         has_main: whether the module defines ``main``.
         source: path of the file it came from, if any.
+        triple: the module's target triple (the host's when the IR named none).
     """
 
     name: str
@@ -44,6 +45,7 @@ class Program:
     hash: str
     has_main: bool
     source: str | None = None
+    triple: str = ""
 
     @property
     def short_hash(self) -> str:
@@ -76,7 +78,8 @@ def program_from_ir(data: bytes, name: str, source: str | None = None) -> Progra
         module.set_name(os.path.basename(name_for_llvm))
         bitcode = module.to_bitcode()
         has_main = module.has_definition("main")
-    return Program(name=name, bitcode=bitcode, hash=digest, has_main=has_main, source=source)
+        triple = module.triple
+    return Program(name, bitcode, digest, has_main, source=source, triple=triple)
 
 
 def load_program(

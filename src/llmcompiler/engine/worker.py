@@ -54,7 +54,8 @@ def evaluate_module(
     """
     start = time.perf_counter()
     try:
-        tm = target_machine(module.triple or default_triple(), objective.opt_level)
+        triple = module.triple or default_triple()
+        tm = target_machine(triple, objective.opt_level)
     except EvaluationError as err:
         return EvalResult(ERROR, error=str(err), seconds=_since(start))
     with module.clone() as work:
@@ -79,8 +80,8 @@ def evaluate_module(
             elif output == "bitcode":
                 payload = bitcode
             elif output == "asm":  # final artifacts come from llc, the reference
-                payload = llc_assembly(bitcode).encode()
-            obj = llc_object(bitcode) if exact_size or output == "object" else None
+                payload = llc_assembly(bitcode, triple=triple).encode()
+            obj = llc_object(bitcode, triple=triple) if exact_size or output == "object" else None
             if output == "object":
                 payload = obj
             size = None

@@ -47,7 +47,7 @@ _loaded: ctypes.CDLL | None = None
 
 
 def lib() -> ctypes.CDLL:
-    """Return libLLVM 19 with prototypes declared and the X86 target initialized.
+    """Return libLLVM 19 with prototypes declared and every target it has initialized.
 
     Thread-safe; the library is loaded once per process.
 
@@ -85,9 +85,29 @@ def _load() -> ctypes.CDLL:
             f"found libLLVM {major.value}.{minor.value}, llmcompiler needs LLVM {LLVM_MAJOR}; "
             + INSTALL_HINT
         )
-    for name in ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser"):
-        getattr(handle, f"LLVMInitializeX86{name}")()
+    _initialize_targets(handle)
     return handle
+
+
+#: The back ends Debian's libLLVM 19 is built with (``llc-19 --version`` lists their
+#: triples). The C headers' ``LLVMInitializeAllTargets`` is an inline function, not a
+#: symbol in the library, so each target's functions are called by name.
+TARGETS = (
+    "AArch64 AMDGPU ARM AVR BPF Hexagon Lanai LoongArch M68k MSP430 Mips NVPTX PowerPC "
+    "RISCV Sparc SystemZ VE WebAssembly X86 XCore Xtensa"
+).split()
+_INIT_PARTS = ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser")
+
+
+def _initialize_targets(handle: ctypes.CDLL) -> None:
+    """Register every back end the library has (a target without an assembly parser,
+    such as XCore, skips that part; one the build lacks is skipped)."""
+    for target in TARGETS:
+        for part in _INIT_PARTS:
+            init = getattr(handle, f"LLVMInitialize{target}{part}", None)
+            if init is not None:
+                init.restype, init.argtypes = None, []
+                init()
 
 
 def version() -> tuple[int, int, int]:
@@ -127,9 +147,8 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMGetVersion", None, POINTER(c_uint), POINTER(c_uint), POINTER(c_uint))
     fn("LLVMDisposeMessage", None, c_void_p)
     fn("LLVMGetDefaultTargetTriple", c_void_p)
+    fn("LLVMNormalizeTargetTriple", c_void_p, c_char_p)
     fn("LLVMEnablePrettyStackTrace", None)
-    for name in ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser"):
-        fn(f"LLVMInitializeX86{name}", None)
 
     # Contexts and memory buffers
     fn("LLVMContextCreate", Ref)

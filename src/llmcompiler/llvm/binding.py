@@ -219,11 +219,13 @@ class Module(Handle):
 
 
 class TargetMachine(Handle):
-    """An X86 target machine with fixed code generation settings.
+    """A target machine for any triple the library has, with fixed code generation
+    settings.
 
     Defaults equal the reference ``llc-19`` run's (:func:`llmcompiler.llvm.toolchain.
-    llc_args`): CPU from the functions' attributes (else generic), codegen level O2,
-    the platform's relocation model (:mod:`llmcompiler.llvm.codegen`), default code model.
+    llc_args`): CPU and features from the functions' attributes (else the triple's
+    generic CPU), codegen level O2, the relocation model clang-19 uses for the triple
+    (:mod:`llmcompiler.llvm.codegen`), default code model.
     """
 
     def __init__(self, triple: str, cpu: str = "", features: str = "", opt_level: str = "O2"):
@@ -242,7 +244,7 @@ class TargetMachine(Handle):
             cpu.encode(),
             features.encode(),
             OPT_LEVELS[opt_level],
-            RELOC_MODES[relocation_model()],
+            RELOC_MODES[relocation_model(triple)],
             _CODE_MODEL_DEFAULT,
         )
 
@@ -268,9 +270,11 @@ class TargetMachine(Handle):
         return take_buffer(buf.value)
 
     def emit_object(self, module: Module) -> bytes:
-        """Return an ELF object file. Code generation mutates ``module``: pass a clone."""
+        """Return the object file (ELF, Mach-O, COFF or WebAssembly, as the triple says).
+        Code generation mutates ``module``: pass a clone."""
         return self._emit(module, _OBJECT_FILE)
 
     def emit_assembly(self, module: Module) -> bytes:
-        """Return AT&T assembly text as bytes. Mutates ``module``: pass a clone."""
+        """Return assembly text as bytes (AT&T syntax on x86). Mutates ``module``: pass a
+        clone."""
         return self._emit(module, _ASSEMBLY_FILE)

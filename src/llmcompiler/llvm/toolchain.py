@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from llmcompiler.errors import CompileError, EvaluationError, LLVMNotFoundError, PipelineError
 from llmcompiler.llvm._ffi import INSTALL_HINT, LLVM_MAJOR
-from llmcompiler.llvm.codegen import relocation_model
+from llmcompiler.llvm.codegen import relocation_args
 
 #: opt's complaint about one of llmcompiler's own steps: they are all named ``llmc-*``.
 _OWN_STEP = re.compile(r"unknown \w+ pass '(llmc-[^']*)'")
@@ -82,15 +82,22 @@ def compile_source(
     return proc.stdout
 
 
-def opt(ir: bytes, pipeline: str, text: bool = True, timeout: float | None = 300) -> bytes:
+def opt(
+    ir: bytes,
+    pipeline: str,
+    text: bool = True,
+    timeout: float | None = 300,
+    triple: str | None = None,
+) -> bytes:
     """Run ``opt-19 -passes=PIPELINE`` on IR/bitcode bytes; return IR text (or bitcode).
+    ``triple`` is the module's (the host's when None): it picks the relocation model.
 
     Raises:
         PipelineError: opt rejected the pipeline or crashed (opt's stderr), or the
             pipeline holds one of llmcompiler's own steps (``llmc-narrow``), which opt-19
             does not know.
     """
-    argv = [tool("opt"), f"-passes={pipeline}", f"-relocation-model={relocation_model()}"]
+    argv = [tool("opt"), f"-passes={pipeline}", *relocation_args(triple)]
     argv += ["-", "-o", "-"] + (["-S"] if text else [])
     proc = _run(argv, ir, timeout)
     if proc.returncode != 0:
@@ -105,8 +112,9 @@ def opt(ir: bytes, pipeline: str, text: bool = True, timeout: float | None = 300
     return proc.stdout
 
 
-def llc_object(ir: bytes, timeout: float | None = 300) -> bytes:
+def llc_object(ir: bytes, timeout: float | None = 300, triple: str | None = None) -> bytes:
     """Compile IR/bitcode with ``llc-19 -filetype=obj`` (:func:`llc_args`); return the object.
+    ``triple`` is the module's (the host's when None): it picks the relocation model.
 
     This is the reference code generator: it has the target library info that
     the C API's in-memory emitter lacks.
@@ -114,23 +122,24 @@ def llc_object(ir: bytes, timeout: float | None = 300) -> bytes:
     Raises:
         EvaluationError: llc failed; the message is llc's stderr.
     """
-    return _llc(ir, "obj", timeout)
+    return _llc(ir, "obj", timeout, triple)
 
 
-def llc_assembly(ir: bytes, timeout: float | None = 300) -> str:
-    """Compile IR/bitcode with ``llc-19`` to AT&T assembly text."""
-    return _llc(ir, "asm", timeout).decode()
+def llc_assembly(ir: bytes, timeout: float | None = 300, triple: str | None = None) -> str:
+    """Compile IR/bitcode with ``llc-19`` to assembly text (AT&T syntax on x86)."""
+    return _llc(ir, "asm", timeout, triple).decode()
 
 
-def llc_args(filetype: str) -> list[str]:
+def llc_args(filetype: str, triple: str | None = None) -> list[str]:
     """llc-19's arguments for the reference code generation (its defaults, with the
-    relocation model clang-19 uses on this platform: :mod:`llmcompiler.llvm.codegen`),
-    reading IR or bitcode on stdin and writing ``filetype`` ("obj" or "asm") to stdout."""
-    return [f"-filetype={filetype}", f"-relocation-model={relocation_model()}", "-", "-o", "-"]
+    relocation model clang-19 uses for ``triple``, the host's when None:
+    :mod:`llmcompiler.llvm.codegen`), reading IR or bitcode on stdin and writing
+    ``filetype`` ("obj" or "asm") to stdout. llc reads the triple from the module."""
+    return [f"-filetype={filetype}", *relocation_args(triple), "-", "-o", "-"]
 
 
-def _llc(ir: bytes, filetype: str, timeout: float | None) -> bytes:
-    proc = _run([tool("llc"), *llc_args(filetype)], ir, timeout)
+def _llc(ir: bytes, filetype: str, timeout: float | None, triple: str | None) -> bytes:
+    proc = _run([tool("llc"), *llc_args(filetype, triple)], ir, timeout)
     if proc.returncode != 0:
         raise EvaluationError("llc failed: " + proc.stderr.decode("utf-8", "replace").strip())
     return proc.stdout
