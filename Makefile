@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml scripts/install-llvm.sh
+$(VENV)/.installed: pyproject.toml scripts/install-llvm.sh scripts/install-cross.sh
 	./scripts/install-llvm.sh
+	./scripts/install-cross.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

@@ -86,8 +86,12 @@ def load_program(
     path: str | os.PathLike,
     include_dirs: Sequence[str] = (),
     defines: Sequence[str] = (),
+    flags: Sequence[str] = (),
 ) -> Program:
     """Load a .c/.cc/.cpp source (compiled by clang-19) or a .ll/.bc module.
+
+    ``flags`` go to clang-19 after the others (``--target=``, ``-mcpu=``...); a .ll/.bc
+    module keeps its own triple and takes none of them.
 
     Raises:
         InputError: a missing, unreadable, empty or non-regular file (a directory, a
@@ -112,7 +116,7 @@ def load_program(
         )
     if size == 0:
         raise InputError(f"{name}: empty file")
-    return program_from_ir(compile_source(p, include_dirs, defines), name, source=name)
+    return program_from_ir(compile_source(p, include_dirs, defines, flags), name, source=name)
 
 
 def read_file(path: str | os.PathLike) -> bytes:
@@ -159,8 +163,10 @@ def load_programs(
     include_dirs: Sequence[str] = (),
     defines: Sequence[str] = (),
     jobs: int = 1,
+    flags: Sequence[str] = (),
 ):
-    """Load many files, compiling sources ``jobs`` at a time.
+    """Load many files, compiling sources ``jobs`` at a time (``flags``: as for
+    :func:`load_program`).
 
     Yields ``(path, Program | LLMCError)`` in input order: a bad file yields its
     error instead of stopping the rest.
@@ -171,7 +177,7 @@ def load_programs(
 
     def one(path: str):
         try:
-            return load_program(path, include_dirs, defines)
+            return load_program(path, include_dirs, defines, flags)
         except LLVMNotFoundError:
             raise  # not this file's fault: nothing can go on
         except LLMCError as err:

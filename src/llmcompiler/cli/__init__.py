@@ -34,6 +34,7 @@ from llmcompiler.cli import (
     optimize,
     passes,
     ranker,
+    targets,
     tasks,
     train,
 )
@@ -55,6 +56,7 @@ _GROUPS = (
     train,
     evaluate,
     passes,
+    targets,
     cache,
 )
 

@@ -1,6 +1,7 @@
 """The options several commands share, each defined once here, and the checks and loading
-that go with them: input files with -I and -D, --json, --jobs, --timeout, the results
-cache, --objective, the search budget, --seed, --ray and -o with its output kind.
+that go with them: input files with -I, -D and the target options (--target, -mcpu=...),
+--json, --jobs, --timeout, the results cache, --objective, the search budget, --seed, --ray
+and -o with its output kind.
 
 Numbers on the command line are read by :func:`positive_int` and :func:`positive_float`:
 zero, negative, NaN and infinite values are usage errors (exit 2) before any work."""
@@ -10,15 +11,19 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
+import shlex
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from llmcompiler.cli.report import error, note, progress
+from llmcompiler.cli.report import error, note, progress, warning
 from llmcompiler.engine import ResultCache, default_jobs
 from llmcompiler.engine.limits import MB_PER_WORKER, available_memory_mb, cores, worker_limit
-from llmcompiler.errors import LLMCError, UsageError
-from llmcompiler.program import Program, load_programs
+from llmcompiler.errors import CompileError, LLMCError, UsageError
+from llmcompiler.llvm.sysroots import header_flags, missing_headers_hint, triple_in
+from llmcompiler.llvm.target import target
+from llmcompiler.program import IR_SUFFIXES, Program, load_programs
 
 #: -o suffix -> the output kind the evaluator writes
 OUTPUT_KINDS = {".ll": "ir", ".bc": "bitcode", ".o": "object", ".s": "asm"}
@@ -62,9 +67,10 @@ def positive_float(text: str) -> float:
 def add_inputs(
     parser: argparse.ArgumentParser, metavar: str = "FILE", help: str = INPUT_HELP
 ) -> None:
-    """FILE... (``args.files``), then -I and -D."""
+    """FILE... (``args.files``), then -I and -D, then the target options (:func:`add_target`)."""
     parser.add_argument("files", nargs="+", metavar=metavar, help=help)
     add_preprocessor(parser)
+    add_target(parser)
 
 
 def add_function_input(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +97,88 @@ def add_preprocessor(parser: argparse.ArgumentParser) -> None:
         metavar="NAME[=VALUE]",
         help="preprocessor definition for C/C++ sources",
     )
+
+
+#: The target options: each option string -> how clang-19 spells it, with its value.
+_CLANG_SPELLING = {
+    "--target": ("--target={}",),
+    "-target": ("--target={}",),
+    "-mcpu": ("-mcpu={}",),
+    "-march": ("-march={}",),
+    "-mfloat-abi": ("-mfloat-abi={}",),
+    "-mabi": ("-mabi={}",),
+    "--sysroot": ("--sysroot={}",),
+    "-isystem": ("-isystem", "{}"),
+}
+TARGET_HELP = (
+    "Passed to clang-19 for C/C++ sources as given, in order. Defaults: $LLMC_TARGET (a "
+    "triple) and $LLMC_TARGET_FLAGS (clang flags, shell-quoted), which the command line's "
+    "flags follow (clang takes the last -mcpu, -march...); a --target on the command line "
+    "drops both. For a bare-metal target without --sysroot or -isystem, Debian's picolibc "
+    "headers are added when installed (see llmc targets). .ll and .bc files keep their own "
+    "triple and CPU."
+)
+
+
+class _ClangFlag(argparse.Action):
+    """Appends the option, spelled as clang-19 takes it, to ``args.target_flags``: the
+    target options keep their command-line order among themselves."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        flags = list(getattr(namespace, self.dest) or [])
+        flags += [part.format(values) for part in _CLANG_SPELLING[option_string]]
+        setattr(namespace, self.dest, flags)
+
+
+def add_target(parser: argparse.ArgumentParser) -> None:
+    """--target TRIPLE (also -target), -mcpu=, -march=, -mfloat-abi=, -mabi=, --sysroot=
+    and -isystem DIR for C/C++ sources (``args.target_flags``, clang's spelling, in order);
+    read them with :func:`compile_flags`."""
+    group = parser.add_argument_group("target of C/C++ sources", TARGET_HELP)
+    options = (
+        (("--target", "-target"), "TRIPLE", "compile for this target (e.g. aarch64-linux-gnu)"),
+        (("-mcpu",), "CPU", "-mcpu=CPU (e.g. cortex-m4)"),
+        (("-march",), "ARCH", "-march=ARCH (e.g. rv32imac)"),
+        (("-mfloat-abi",), "ABI", "-mfloat-abi=soft|softfp|hard"),
+        (("-mabi",), "ABI", "-mabi=ABI (e.g. ilp32)"),
+        (("--sysroot",), "DIR", "--sysroot=DIR: the target's headers"),
+        (("-isystem",), "DIR", "-isystem DIR: a system include directory"),
+    )
+    for names, metavar, help in options:
+        group.add_argument(
+            *names, dest="target_flags", action=_ClangFlag, default=[], metavar=metavar, help=help
+        )
+
+
+def compile_flags(args: argparse.Namespace) -> list[str]:
+    """The flags clang-19 gets for C/C++ sources after the others: $LLMC_TARGET and
+    $LLMC_TARGET_FLAGS unless the command line names a --target, then the command line's
+    target options (``args.target_flags``) in order, then the headers a bare-metal target
+    needs (:func:`~llmcompiler.llvm.sysroots.header_flags`).
+
+    Raises:
+        UsageError: $LLMC_TARGET_FLAGS cannot be split (an unclosed quote).
+    """
+    given = list(getattr(args, "target_flags", None) or [])
+    if triple_in(given) is None:
+        default = [f"--target={os.environ['LLMC_TARGET']}"] if os.environ.get("LLMC_TARGET") else []
+        try:
+            default += shlex.split(os.environ.get("LLMC_TARGET_FLAGS", ""))
+        except ValueError as err:
+            raise UsageError(f"LLMC_TARGET_FLAGS: {err}") from None
+        given = default + given
+    return given + header_flags(given)
+
+
+def _same_target(a: str, b: str) -> bool:
+    """Whether two triples name one target (LLVM's normalized parts; the vendor and an
+    os version such as macosx14.0 aside)."""
+    ta, tb = target(a), target(b)
+
+    def key(t):
+        return t.arch, re.sub(r"[\d.]+$", "", t.os), t.environment
+
+    return key(ta) == key(tb)
 
 
 def add_json(parser: argparse.ArgumentParser, help: str = "print JSON instead of a table") -> None:
@@ -282,30 +370,56 @@ def write_output(path: str, data: bytes) -> None:
 
 
 class Inputs:
-    """The input files of a command (``args.files`` with -I and -D), loaded ``jobs`` at a
-    time behind a progress bar.
+    """The input files of a command (``args.files`` with -I, -D and the target options),
+    loaded ``jobs`` at a time behind a progress bar.
 
     Iterating yields each :class:`Program` that loads, in input order; each file that does
-    not is reported with :func:`report.error` and counted in ``failed``. ``loaded`` holds,
-    for every file iterated so far, in input order, its Program or its error. Iterating
-    raises LLVMNotFoundError when LLVM is missing.
+    not is reported with :func:`report.error` and counted in ``failed`` (once per run, a
+    header clang did not find is followed by a note on where the target's headers come
+    from). ``loaded`` holds, for every file iterated so far, in input order, its Program
+    or its error. A ``--target`` that a .ll/.bc file's own triple differs from is warned
+    about once. Iterating raises LLVMNotFoundError when LLVM is missing.
+
+    Raises:
+        UsageError: $LLMC_TARGET_FLAGS cannot be split (:func:`compile_flags`).
     """
 
     def __init__(self, args: argparse.Namespace, jobs: int, desc: str = "loading") -> None:
         self.files: list[str] = args.files
         self.include: list[str] = args.include
         self.define: list[str] = args.define
+        self.flags = compile_flags(args)
+        self.given_triple = triple_in(getattr(args, "target_flags", None) or [])
         self.jobs = jobs
         self.desc = desc
         self.failed = 0
         self.loaded: list[tuple[str, Program | LLMCError]] = []
 
     def __iter__(self) -> Iterator[Program]:
-        loading = load_programs(self.files, self.include, self.define, jobs=self.jobs)
+        loading = load_programs(
+            self.files, self.include, self.define, jobs=self.jobs, flags=self.flags
+        )
+        hinted = warned = False
         for path, program in progress(loading, len(self.files), self.desc):
             self.loaded.append((path, program))
             if isinstance(program, LLMCError):
                 error(str(program))
                 self.failed += 1
-            else:
-                yield program
+                if isinstance(program, CompileError) and not hinted:
+                    hint = missing_headers_hint(self.flags, str(program))
+                    if hint:
+                        note(hint)
+                        hinted = True
+                continue
+            if (
+                self.given_triple
+                and not warned
+                and Path(path).suffix in IR_SUFFIXES
+                and not _same_target(self.given_triple, program.triple)
+            ):
+                warning(
+                    f"--target {self.given_triple} applies to C/C++ sources only: {path} "
+                    f"and other .ll/.bc files keep their own triple ({program.triple})"
+                )
+                warned = True
+            yield program

@@ -8,11 +8,16 @@ import sys
 from dataclasses import replace
 
 from llmcompiler.cli import args as common
-from llmcompiler.cli.report import error, printable, warning
+from llmcompiler.cli.report import error, note, printable, warning
 from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError, UsageError
 from llmcompiler.program import read_file
-from llmcompiler.search.coreset import load_coreset
+from llmcompiler.search.coreset import (
+    SHIPPED_FAMILY,
+    coreset_for,
+    describe_coreset,
+    load_coreset,
+)
 from llmcompiler.search.run import Budget
 from llmcompiler.search.strategies import METHODS
 from llmcompiler.search.tuner import TuneConfig, TuneResult, optimize
@@ -92,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--method model needs a model (drop --no-model)")
     stdin = read_file(args.stdin) if args.stdin else b""
     coreset = () if args.no_coreset else load_coreset(args.coreset).pipelines
+    per_target = not args.no_coreset and not args.coreset  # the shipped data for each target
     config = TuneConfig(
         budget=Budget(args.budget, args.evaluations),
         metric=args.objective,
@@ -113,9 +119,25 @@ def run(args: argparse.Namespace) -> int:
     results = []
     cache = common.open_cache(None if args.no_cache else args.cache)
     with Evaluator(jobs=jobs, timeout=args.timeout, cache=cache) as ev:
+        told: set[str] = set()
         for program in inputs:
+            which = "none" if args.no_coreset else (args.coreset or "")
+            tune = config
+            if per_target:
+                shipped = coreset_for(program.triple)
+                tune = replace(config, coreset=shipped.pipelines)
+                which = shipped.provenance["target"]
+                # said once per target, except for the family the first coreset was
+                # learned on (x86-64), whose output is as it always was
+                if (
+                    program.triple not in told
+                    and not args.json
+                    and (which != SHIPPED_FAMILY or not shipped.provenance["fits"])
+                ):
+                    told.add(program.triple)
+                    note(describe_coreset(shipped, program.triple))
             try:
-                result = optimize(ev, program, config, output=output)
+                result = optimize(ev, program, tune, output=output)
             except LLMCError as err:
                 error(str(err))
                 failed += 1
@@ -127,11 +149,12 @@ def run(args: argparse.Namespace) -> int:
                 warning(f"{program.name}: {result.validation}")
             if output:
                 common.write_output(args.output, result.output)
-            results.append(result)
+            results.append((result, program.triple, which))
             if not args.json:
                 print_result(result, len(results) == 1, max(map(len, args.files)))
     if args.json:
-        print(json.dumps([r.to_json() for r in results], indent=2))
+        rows = [{**r.to_json(), "triple": t, "coreset": w} for r, t, w in results]
+        print(json.dumps(rows, indent=2))
     if cache is not None:
         cache.close()
     if model is not None:
@@ -160,11 +183,13 @@ def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
         validated = "no main"
     elif r.validation.startswith("not validated (the -O0 build timed out"):
         validated = "timed out"
+    elif r.validation.startswith("not validated: cannot run"):
+        validated = "can't run"
     cells = (
         printable(r.file),
-        r.oz.size,
+        "-" if r.oz.size is None else r.oz.size,
         r.oz.instcount,
-        r.best.size,
+        "-" if r.best.size is None else r.best.size,
         r.best.instcount,
         f"{r.improvement_pct:.2f}%",
         r.evaluations,
@@ -187,7 +212,7 @@ def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
     if r.proposals:
         valid = [p for p in r.proposals if p.size is not None]
         line = f"  model: {len(r.proposals)} lists proposed, {len(valid)} compiled"
-        if valid:
+        if valid and r.oz.size:
             best = min(p.size for p in valid)
             line += f", best {best} bytes ({(r.oz.size - best) / r.oz.size * 100:+.2f}% vs -Oz)"
         print(line)

@@ -32,12 +32,15 @@ class CorpusConfig:
         check_runnable: build and run programs with ``main`` at -O0 to mark them runnable.
         run_timeout: seconds such a run may take (csmith programs can loop for long).
         compile_timeout: seconds clang may take on one file.
+        flags: clang flags for every source, after the source's own (e.g. ``--target=``
+            ``thumbv7em-none-eabi -mcpu=cortex-m4``: a corpus for that target).
     """
 
     jobs: int = 1
     check_runnable: bool = True
     run_timeout: float = 5.0
     compile_timeout: float = 120.0
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,11 @@ def compile_item(item: Item, config: CorpusConfig) -> dict:
             data = Path(item.path).read_bytes()
         else:
             data = compile_source(
-                item.path, item.include_dirs, (), item.flags, timeout=config.compile_timeout
+                item.path,
+                item.include_dirs,
+                (),
+                (*item.flags, *config.flags),
+                timeout=config.compile_timeout,
             )
         program = program_from_ir(data, item.id)
         with Module.parse(program.bitcode, item.id) as module:
@@ -77,6 +84,7 @@ def compile_item(item: Item, config: CorpusConfig) -> dict:
         "instcount": instcount,
         "has_main": program.has_main,
         "runnable": runnable,
+        "triple": program.triple,
     }
 
 
@@ -156,6 +164,7 @@ def build_corpus(
                 has_main=result["has_main"],
                 runnable=result["runnable"],
                 license=item.license,
+                triple=result["triple"],
             )
             manifest.write(entry.to_json() + "\n")
             manifest.flush()

@@ -42,6 +42,7 @@ class CorpusEntry:
         has_main: the module defines ``main``.
         runnable: it has ``main`` and its -O0 build ran and exited 0 within the timeout.
         license: what is known of the code's license ("" when unknown).
+        triple: the module's target triple ("" in corpora built before it was recorded).
     """
 
     id: str
@@ -53,6 +54,7 @@ class CorpusEntry:
     has_main: bool
     runnable: bool
     license: str = ""
+    triple: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -141,17 +141,37 @@ def llc_args(filetype: str, triple: str | None = None) -> list[str]:
 def _llc(ir: bytes, filetype: str, timeout: float | None, triple: str | None) -> bytes:
     proc = _run([tool("llc"), *llc_args(filetype, triple)], ir, timeout)
     if proc.returncode != 0:
-        raise EvaluationError("llc failed: " + proc.stderr.decode("utf-8", "replace").strip())
+        raise EvaluationError("llc-19 failed: " + _failure(proc.stderr, proc.returncode))
     return proc.stdout
 
 
+def _failure(stderr: bytes, returncode: int) -> str:
+    """One line for a failed tool run: its first error line (an ``LLVM ERROR:`` or
+    ``error:``), not the stack dump a crash prints; the signal when it was killed."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower() and not ln.startswith(("#", "Stack"))]
+    first = (errors or lines or ["no message"])[0]
+    if returncode < 0:
+        first += f" (killed by signal {-returncode})"
+    return first if len(first) <= 400 else first[:397] + "..."
+
+
 def llvm_size(object_path: str | os.PathLike) -> tuple[int, int, int]:
-    """Return (text, data, bss) printed by ``llvm-size-19`` (Berkeley format) for a file."""
+    """Return (text, data, bss) printed by ``llvm-size-19`` (Berkeley format) for a file,
+    as :class:`~llmcompiler.llvm.objsize.BerkeleySize` reads them. For Mach-O, whose
+    columns are ``__TEXT __DATA __OBJC others``, that is (__TEXT, __DATA, 0): zero-fill
+    sections are inside __DATA, and __OBJC and others are not binary size. So text + data
+    is the binary size in every format.
+
+    Raises:
+        EvaluationError: llvm-size-19 cannot read the file.
+    """
     proc = _run([tool("llvm-size"), "--format=berkeley", file_arg(object_path)])
     if proc.returncode != 0:
         raise EvaluationError(proc.stderr.decode("utf-8", "replace").strip())
-    text, data, bss = proc.stdout.decode().splitlines()[1].split()[:3]
-    return int(text), int(data), int(bss)
+    header, numbers = proc.stdout.decode().splitlines()[:2]
+    text, data, bss = (int(n) for n in numbers.split()[:3])
+    return text, data, 0 if header.startswith("__TEXT") else bss
 
 
 def count_text_instructions(ir: str) -> int:

@@ -1,5 +1,6 @@
 """The one acceptance path of the tuner: every candidate pass list, whether it came
-from search, the coreset or a model, is measured with llc-19, checked for linkage,
+from search, the coreset or a model, is measured with llc-19 (for instruction count:
+without code generation), checked for linkage,
 compared with -Oz and validated against the -O0 build, and the first that passes
 is kept; when none passes, -Oz is returned (validated or not, and said so)."""
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from llmcompiler.engine import EvalResult, Evaluator, Objective
 from llmcompiler.llvm.objsize import undefined_symbols
+from llmcompiler.llvm.runtime import why_not
 from llmcompiler.pipeline import OZ
 from llmcompiler.program import Program
 from llmcompiler.search.space import OZ_GENE, Genome
@@ -17,6 +19,16 @@ from llmcompiler.search.validate import RunSpec, Validator
 
 #: Final numbers: llc-19's object file, exact (search uses the fast in-process emitter).
 EXACT = Objective(metric="size", size_path="llc")
+#: Final numbers of the instruction-count objective: no code generation at all, so a
+#: module whose code generation fails (LLVM 19 crashes on some real modules) is tuned.
+INSTCOUNT = Objective(metric="instcount")
+
+
+def reference(metric: str) -> Objective:
+    """The objective candidates are accepted on: :data:`EXACT` for size, and
+    :data:`INSTCOUNT` (no code generation) for instruction count."""
+    return EXACT if metric == "size" else INSTCOUNT
+
 
 #: Added to the validation text when -Oz itself fails the differential check.
 OZ_DIFFERS = (
@@ -36,7 +48,7 @@ class LinkageCheck:
 
     def __init__(self, evaluator: Evaluator, program: Program) -> None:
         self.evaluator, self.program = evaluator, program
-        ir = (evaluator.evaluate(program, "", EXACT, output="ir").output or b"").decode()
+        ir = (evaluator.evaluate(program, "", INSTCOUNT, output="ir").output or b"").decode()
         self.names = {n.strip('"') for n in _AVAILABLE_EXTERNALLY.findall(ir)}
         self.oz_undefined: frozenset[str] = frozenset()
         if self.names:
@@ -78,7 +90,8 @@ class Acceptance:
     manager: the validator's -O0 build is removed on exit.
 
     ``oz`` is -Oz's llc-19 result; ``primary`` indexes (size, instcount); ``validate``
-    asks for differential testing (programs with ``main`` only).
+    asks for differential testing (programs with ``main`` whose target runs here only:
+    otherwise the validation text says why not and ``validated`` stays None).
     """
 
     def __init__(
@@ -92,12 +105,15 @@ class Acceptance:
         run: RunSpec,
     ) -> None:
         self.evaluator, self.program, self.oz, self.primary = evaluator, program, oz, primary
+        self.objective = reference(("size", "instcount")[primary])
         self.linkage = linkage
         self.validator: Validator | None = None
         if not validate:
             self.validation = "not requested"
         elif not program.has_main:
             self.validation = "not validated (no main)"
+        elif cannot := why_not(program.triple):  # bare metal, Mach-O, no emulator...
+            self.validation = f"not validated: {cannot}"
         else:
             self.validator = Validator(program, run)
             self.validation = "not requested"
@@ -115,6 +131,10 @@ class Acceptance:
         if self.validator is not None:
             self.validator.close()
 
+    @property
+    def _how(self) -> str:
+        return "with llc-19" if self.objective is EXACT else "without code generation"
+
     def value(self, result: EvalResult) -> int:
         """The objective's value of a measured result."""
         return (result.size, result.instcount)[self.primary]
@@ -125,7 +145,7 @@ class Acceptance:
         it was kept; a rejected list is recorded in ``discarded`` with the reason."""
         if exact is None:
             want = "bitcode" if self.validator else None
-            exact = self.evaluator.evaluate(self.program, pipeline, EXACT, output=want)
+            exact = self.evaluator.evaluate(self.program, pipeline, self.objective, output=want)
         if not exact.ok:
             return self._discard(pipeline, f"{exact.status}: {exact.error}")
         why = self.linkage.dropped(pipeline)
@@ -133,7 +153,7 @@ class Acceptance:
             return self._discard(pipeline, why)
         value, base = self.value(exact), self.value(self.oz)
         if value > base or (value == base and pipeline != OZ):
-            return self._discard(pipeline, "no better than -Oz when measured with llc-19")
+            return self._discard(pipeline, f"no better than -Oz when measured {self._how}")
         if self.validator:
             same, text = self.validator.check(exact.output)
             if not same:
@@ -168,7 +188,7 @@ class Acceptance:
         so, since no pass list can be checked against such a reference."""
         failed = dict(self.discarded).get(OZ)
         if failed is None:
-            with_code = self.evaluator.evaluate(self.program, OZ, EXACT, output="bitcode")
+            with_code = self.evaluator.evaluate(self.program, OZ, self.objective, output="bitcode")
             same, why = self.validator.check(with_code.output)
             if same:
                 return why

@@ -55,7 +55,7 @@ def tune_program(program: Program, config: TuneConfig, cache_path: str | None = 
     The row's ``warnings`` are the messages of the cache's warnings, for the caller to
     show once however many processes met them.
     """
-    row = {"hash": program.hash, "name": program.name}
+    row = {"hash": program.hash, "name": program.name, "triple": program.triple}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CacheWarning)
         try:

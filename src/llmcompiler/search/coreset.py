@@ -15,6 +15,9 @@ from llmcompiler.errors import LLMCError
 
 SCHEMA_VERSION = 1
 SHIPPED = "coreset_llvm19.json"
+#: The family (:attr:`llmcompiler.llvm.target.Target.family`) SHIPPED was learned on;
+#: other families' coresets are ``coresets/<family>.json`` in the package data.
+SHIPPED_FAMILY = "x86_64"
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,47 @@ def load_coreset(path: str | None = None) -> Coreset:
         except OSError as err:
             raise LLMCError(f"{path}: cannot read coreset: {err.strerror}") from None
         where = path
+    return _parse(text, where)
+
+
+def _parse(text: str, where: str) -> Coreset:
     try:
         data = json.loads(text)
         lists = tuple(entry["pipeline"] for entry in data["lists"])
     except (ValueError, KeyError, TypeError) as err:
         raise LLMCError(f"{where}: not a coreset file: {err}") from None
     return Coreset(lists, {k: v for k, v in data.items() if k != "lists"})
+
+
+def coreset_for(triple: str) -> Coreset:
+    """The shipped coreset learned for ``triple``'s family (aarch64, arm, riscv32, ...),
+    else the x86-64 one. Its provenance says which: ``target`` is the family it was
+    learned on and ``fits`` whether that is the module's.
+
+    Raises:
+        LLMCError: a shipped file is damaged.
+    """
+    from llmcompiler.llvm.target import target
+
+    family = target(triple).family if triple else SHIPPED_FAMILY
+    own = resources.files("llmcompiler.data").joinpath("coresets", f"{family}.json")
+    if family != SHIPPED_FAMILY and own.is_file():
+        found = _parse(own.read_text(), f"shipped coresets/{family}.json")
+    else:
+        found = load_coreset()
+    learned_on = found.provenance.get("target", SHIPPED_FAMILY)
+    return Coreset(
+        found.pipelines, {**found.provenance, "target": learned_on, "fits": learned_on == family}
+    )
+
+
+def describe_coreset(coreset: Coreset, triple: str) -> str:
+    """One line saying which coreset a module of ``triple`` gets."""
+    learned_on = coreset.provenance.get("target", SHIPPED_FAMILY)
+    lists = len(coreset.pipelines)
+    if coreset.provenance.get("fits", True):
+        return f"coreset learned on {learned_on} ({lists} lists) for {triple}"
+    return f"no coreset learned for {triple} yet: using the {learned_on} one ({lists} lists)"
 
 
 def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
@@ -81,6 +119,7 @@ def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
             covered[h] = max(covered.get(h, 0.0), v)
         entries.append({"pipeline": best, "gain_pct_sum": round(best_gain, 4), "programs": wins})
     programs = db.programs()
+    families = _families(programs)
     provenance = {
         "schema_version": SCHEMA_VERSION,
         "llvm_version": llvm_version_string(),
@@ -94,9 +133,28 @@ def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
         if programs
         else 0.0,
     }
+    if families:
+        provenance["target"] = families[0]
     if note:
         provenance["note"] = note
     return Coreset(tuple(e["pipeline"] for e in entries), provenance), entries
+
+
+def _families(programs: list[dict]) -> list[str]:
+    """The one target family of a database's programs ([] when none was recorded).
+
+    Raises:
+        LLMCError: the programs are of several families (a coreset is per target).
+    """
+    from llmcompiler.llvm.target import target
+
+    families = sorted({target(p["triple"]).family for p in programs if p.get("triple")})
+    if len(families) > 1:
+        raise LLMCError(
+            f"the database holds programs of several targets ({', '.join(families)}); "
+            "a coreset is learned per target: autotune each into its own database"
+        )
+    return families
 
 
 def save_coreset(path: str, coreset: Coreset, entries: list[dict]) -> None:

@@ -12,7 +12,10 @@ from llmcompiler.search.space import Genome
 
 @dataclass(frozen=True)
 class Measure:
-    size: int
+    """Binary size (llc-19; None when code generation failed, which only the
+    instruction-count objective tolerates) and instruction count."""
+
+    size: int | None
     instcount: int
 
 

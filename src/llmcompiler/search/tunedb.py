@@ -3,6 +3,7 @@ and the settings of the run. Written by ``llmc autotune``, read by ``llmc corese
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -18,7 +19,7 @@ CREATE TABLE IF NOT EXISTS programs (
     hash TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
     oz_size INTEGER, oz_instcount INTEGER, best_pipeline TEXT, best_size INTEGER,
     best_instcount INTEGER, improvement_pct REAL, evaluations INTEGER, seconds REAL,
-    validated INTEGER, finished REAL NOT NULL
+    validated INTEGER, finished REAL NOT NULL, triple TEXT
 );
 CREATE TABLE IF NOT EXISTS lists (
     hash TEXT NOT NULL, pipeline TEXT NOT NULL, size INTEGER, instcount INTEGER,
@@ -50,6 +51,11 @@ class TuneDB:
         found = self.meta("schema_version")
         if found != str(SCHEMA_VERSION):
             raise LLMCError(f"{self.path}: autotuning schema {found}, expected {SCHEMA_VERSION}")
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(programs)")}
+        if "triple" not in columns:  # written before programs recorded their target
+            # a read-only one is read as it is (triple unknown)
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.db.execute("ALTER TABLE programs ADD COLUMN triple TEXT")
 
     def _create(self) -> None:
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -106,7 +112,10 @@ class TuneDB:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(
-                "INSERT OR REPLACE INTO programs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO programs (hash, name, status, error, oz_size, "
+                "oz_instcount, best_pipeline, best_size, best_instcount, improvement_pct, "
+                "evaluations, seconds, validated, finished, triple) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row["hash"],
                     row["name"],
@@ -122,6 +131,7 @@ class TuneDB:
                     row.get("seconds"),
                     _tristate(row.get("validated")),
                     time.time(),
+                    row.get("triple"),
                 ),
             )
             for entry in row.get("lists", []):

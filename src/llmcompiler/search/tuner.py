@@ -29,7 +29,7 @@ from llmcompiler.pipeline import (
 )
 from llmcompiler.pipeline.oz import template as oz_template
 from llmcompiler.program import Program
-from llmcompiler.search.accept import EXACT, OZ_DIFFERS, Acceptance, LinkageCheck
+from llmcompiler.search.accept import EXACT, OZ_DIFFERS, Acceptance, LinkageCheck, reference
 from llmcompiler.search.minimize import minimize
 from llmcompiler.search.result import Measure, Proposal, TuneResult
 from llmcompiler.search.run import Budget, SearchRun
@@ -133,9 +133,8 @@ class _Search:
         run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
         # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
         oz_text = pipeline_text((OZ_GENE,))
-        both = dict(
-            evaluator.run([Task(program, OZ, EXACT), Task(program, oz_text, run.objective)])
-        )
+        tasks = [Task(program, OZ, reference(config.metric)), Task(program, oz_text, run.objective)]
+        both = dict(evaluator.run(tasks))
         self.oz = _checked_oz(program, both[0])
         run.record((OZ_GENE,), both[1])
         run.evaluations += 1
@@ -188,8 +187,9 @@ class _ModelOnly:
         self.asked = propose(config.model, program, config.candidates)
         self.pipelines = list(dict.fromkeys(c.pipeline for c in self.asked if c.pipeline))
         want = "bitcode" if config.validate and program.has_main else None
-        tasks = [Task(program, OZ, EXACT)]
-        tasks += [Task(program, p, EXACT, output=want) for p in self.pipelines]
+        ref = reference(config.metric)
+        tasks = [Task(program, OZ, ref)]
+        tasks += [Task(program, p, ref, output=want) for p in self.pipelines]
         results = dict(evaluator.run(tasks))
         self.oz = _checked_oz(program, results[0])
         self.measured = {p: results[i + 1] for i, p in enumerate(self.pipelines)}
@@ -275,14 +275,16 @@ def optimize(
         kept = acceptance.finish()
     artifact = None
     if output is not None:
-        artifact = evaluator.evaluate(program, kept.pipeline, EXACT, output=output).output
+        ref = reference(config.metric)
+        artifact = evaluator.evaluate(program, kept.pipeline, ref, output=output).output
     base, value = acceptance.value(source.oz), acceptance.value(kept.exact)
+    oz_size, best_size = _sizes(evaluator, program, source.oz, kept)
     return TuneResult(
         file=program.name,
         objective=config.metric,
-        oz=Measure(source.oz.size, source.oz.instcount),
+        oz=Measure(oz_size, source.oz.instcount),
         pipeline=kept.pipeline,
-        best=Measure(kept.exact.size, kept.exact.instcount),
+        best=Measure(best_size, kept.exact.instcount),
         improvement_pct=(base - value) / base * 100 if base else 0.0,
         evaluations=source.evaluations,
         seconds=time.monotonic() - start,
@@ -299,6 +301,16 @@ def optimize(
     )
 
 
+def _sizes(evaluator: Evaluator, program: Program, oz: EvalResult, kept) -> tuple:
+    """Binary sizes (llc-19) of -Oz and the kept list. The size objective measured them
+    already; for instruction count they are measured now, and are None where code
+    generation fails (the result stands: instruction count needs no code)."""
+    if oz.size is not None and kept.exact.size is not None:
+        return oz.size, kept.exact.size
+    results = dict(evaluator.run([Task(program, OZ, EXACT), Task(program, kept.pipeline, EXACT)]))
+    return tuple(r.size if r.ok else None for r in (results[0], results[1]))
+
+
 def _exact_runners_up(
     evaluator: Evaluator, program: Program, texts: list[str], kept, acceptance: Acceptance
 ) -> tuple[tuple[str, int, int, float], ...]:
@@ -307,7 +319,8 @@ def _exact_runners_up(
     texts = [t for t in texts if t != kept.pipeline]
     base = acceptance.value(acceptance.oz)
     out = []
-    for index, r in evaluator.run([Task(program, t, EXACT) for t in texts]):
+    ref = acceptance.objective
+    for index, r in evaluator.run([Task(program, t, ref) for t in texts]):
         value = acceptance.value(r) if r.ok else None
         if value is not None and value < base:
             out.append((texts[index], r.size, r.instcount, (base - value) / base * 100))

@@ -2,8 +2,9 @@
 
 The reference is the unoptimized module built with ``clang-19 -O0``; a candidate is its
 optimized module compiled by ``llc-19`` (the code whose size we report) and linked by
-clang. Both run with the same arguments and stdin under a timeout; stdout and the exit
-status must match.
+clang. Both are built for the module's target and run with the same arguments and stdin
+under a timeout, natively or under the target's emulator
+(:mod:`llmcompiler.llvm.runtime`); stdout and the exit status must match.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import tempfile
 from dataclasses import dataclass
 
 from llmcompiler.errors import LLMCError
-from llmcompiler.llvm.toolchain import file_arg, llc_object, tool
+from llmcompiler.llvm.runtime import runtime_for, why_not
+from llmcompiler.llvm.toolchain import file_arg, llc_object
 from llmcompiler.program import Program
 
 
@@ -46,12 +48,18 @@ class Validator:
     """Compares candidates of one program against its -O0 build.
 
     Raises:
-        LLMCError: the program has no ``main`` or its -O0 build fails to link.
+        LLMCError: the program has no ``main``, its target's programs cannot run here
+            (``not validated: cannot run <triple> here (...)``), or its -O0 build fails
+            to link.
     """
 
     def __init__(self, program: Program, spec: RunSpec = RunSpec()) -> None:
         if not program.has_main:
             raise LLMCError(f"{program.name}: cannot validate: no main function")
+        runtime = runtime_for(program.triple)
+        if runtime is None:
+            raise LLMCError(f"{program.name}: not validated: {why_not(program.triple)}")
+        self.runtime = runtime
         self.program = program
         self.spec = spec
         self._dir = tempfile.TemporaryDirectory(prefix="llmc-validate-")
@@ -73,11 +81,12 @@ class Validator:
         return file_arg(path)
 
     def _link(self, inputs: list[str], exe: str) -> None:
-        """Build an executable with clang++-19 (C++ runtime and libm linked in), with the
-        platform's default link flags: the objects are compiled with the platform's
-        relocation model (:mod:`llmcompiler.llvm.codegen`), so a PIE links as a user's
-        default ``clang x.o`` would."""
-        argv = [tool("clang++"), *inputs, "-o", exe, "-lm", "-w"]
+        """Build an executable with the target's link command (clang++-19 on the host:
+        C++ runtime and libm linked in), with the platform's default link flags: the
+        objects are compiled with the platform's relocation model
+        (:mod:`llmcompiler.llvm.codegen`), so a PIE links as a user's default
+        ``clang x.o`` would."""
+        argv = self.runtime.link_argv(inputs, exe)
         proc = subprocess.run(argv, capture_output=True, timeout=300)
         if proc.returncode != 0:
             lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
@@ -88,7 +97,7 @@ class Validator:
     def _run(self, exe: str) -> Outcome:
         try:
             proc = subprocess.run(
-                [exe, *self.spec.args],
+                self.runtime.run_argv(exe, self.spec.args),
                 input=self.spec.stdin,
                 capture_output=True,
                 timeout=self.spec.timeout,
@@ -102,7 +111,7 @@ class Validator:
         """Build and run a candidate; return (same behaviour?, explanation). A candidate
         that times out is never the same: only a finished run can be compared (and when
         the -O0 build itself times out, ``unusable`` says so and nothing is checked)."""
-        obj = self._write("candidate.o", llc_object(optimized_bitcode))
+        obj = self._write("candidate.o", llc_object(optimized_bitcode, triple=self.program.triple))
         exe = os.path.join(self._dir.name, "candidate")
         try:
             self._link([obj], exe)
