@@ -92,10 +92,29 @@ def _load() -> ctypes.CDLL:
 #: The back ends Debian's libLLVM 19 is built with (``llc-19 --version`` lists their
 #: triples). The C headers' ``LLVMInitializeAllTargets`` is an inline function, not a
 #: symbol in the library, so each target's functions are called by name.
-TARGETS = (
-    "AArch64 AMDGPU ARM AVR BPF Hexagon Lanai LoongArch M68k MSP430 Mips NVPTX PowerPC "
-    "RISCV Sparc SystemZ VE WebAssembly X86 XCore Xtensa"
-).split()
+TARGETS = [
+    "AArch64",
+    "AMDGPU",
+    "ARM",
+    "AVR",
+    "BPF",
+    "Hexagon",
+    "Lanai",
+    "LoongArch",
+    "M68k",
+    "MSP430",
+    "Mips",
+    "NVPTX",
+    "PowerPC",
+    "RISCV",
+    "Sparc",
+    "SystemZ",
+    "VE",
+    "WebAssembly",
+    "X86",
+    "XCore",
+    "Xtensa",
+]
 _INIT_PARTS = ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser")
 
 
