@@ -13,6 +13,7 @@ from conftest import FIXTURES, count_ir_text
 from dataset_corpus import BROKEN_ID, PROGRAMS, make_corpus, records
 from llmcompiler.cli import main
 from llmcompiler.datasets.config import assign_split
+from llmcompiler.llvm import default_triple
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object, llvm_size, opt
 from llmcompiler.program import load_program
 
@@ -103,7 +104,9 @@ def test_emulation_numbers_and_code_equal_the_reference_tools(emulation, tmp_pat
     for r in rows:
         by_program.setdefault(r["program"], []).append(r)
     assert sorted(by_program) == sorted(f"local/{n}" for n in PROGRAMS)
+    host = default_triple()
     for r in rows:
+        assert r["triple"] == host  # the fixtures are compiled for the host
         given = r["input_ir"].encode()
         assert r["input_ir"].startswith(f"; ModuleID = '{r['program'].split('/')[-1]}'\n")
         assert count_ir_text(r["input_ir"]) == r["input_instcount"]

@@ -138,6 +138,7 @@ class DatasetBuild:
             "task": self.config.task,
             "program": outcome.program,
             "hash": outcome.hash,
+            "triple": outcome.triple,
             "split": split,
             **record,
             "prompt_tokens": prompt_tokens,

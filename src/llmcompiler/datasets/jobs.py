@@ -40,6 +40,7 @@ class ModuleOutcome:
     records: tuple[dict, ...] = ()
     skipped: dict = field(default_factory=dict)  # emulation: failure status -> lists
     error: str | None = None
+    triple: str = ""  # the module's target triple
 
 
 def generate_module(job: ModuleJob, evaluator: Evaluator) -> ModuleOutcome:
@@ -67,7 +68,7 @@ def generate_module(job: ModuleJob, evaluator: Evaluator) -> ModuleOutcome:
         return ModuleOutcome(entry.id, entry.hash, error=str(err))
     except Exception as err:  # a bug must not stop the build either; it is reported
         return ModuleOutcome(entry.id, entry.hash, error=f"internal error: {err!r}")
-    return ModuleOutcome(entry.id, entry.hash, tuple(records), skipped)
+    return ModuleOutcome(entry.id, entry.hash, tuple(records), skipped, triple=program.triple)
 
 
 _evaluator: Evaluator | None = None

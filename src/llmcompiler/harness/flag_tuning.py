@@ -27,7 +27,7 @@ from llmcompiler.harness.config import EvalConfig, EvalRun, Progress, model_name
 from llmcompiler.harness.metrics import flag_tuning_summary
 from llmcompiler.model.base import PassListModel
 from llmcompiler.program import SUPPORTED, load_program, program_from_ir
-from llmcompiler.search.coreset import load_coreset
+from llmcompiler.search.coreset import coreset_for, load_coreset
 from llmcompiler.search.result import TuneResult
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tuner import TuneConfig, optimize
@@ -91,6 +91,14 @@ def tune_config(config: EvalConfig, model: PassListModel | None = None) -> TuneC
     return tune
 
 
+def _for_target(tune: TuneConfig, triple: str) -> TuneConfig:
+    """The run's config with the shipped coreset learned for the program's target (the
+    x86-64 one where none was learned), when the run uses the coreset at all."""
+    if not tune.coreset:
+        return tune
+    return replace(tune, coreset=coreset_for(triple).pipelines)
+
+
 def evaluate_flag_tuning(
     config: EvalConfig, model: PassListModel | None = None, progress: Progress = no_progress
 ) -> EvalRun:
@@ -113,13 +121,15 @@ def evaluate_flag_tuning(
     with Evaluator(jobs=jobs, timeout=config.timeout) as evaluator:
         for name, load, label in progress(items, len(items), "tuning"):
             try:
-                result = optimize(evaluator, load(), tune)
+                program = load()
+                result = optimize(evaluator, program, _for_target(tune, program.triple))
             except LLVMNotFoundError:
                 raise
             except LLMCError as err:
                 rows.append({"program": name, "error": str(err)})
                 continue
-            rows.append(_tuning_row(name, result, config.method == "model", label))
+            row = _tuning_row(name, result, config.method == "model", label)
+            rows.append({**row, "triple": program.triple})
     summary = flag_tuning_summary(rows, config.method == "model")
     return EvalRun(config.task, _config_json(config, tune), model_name(model), tuple(rows), summary)
 

@@ -8,8 +8,9 @@ Debian's ``wasi-libc`` and run under ``wasmtime`` (PyPI) in a child Python proce
 a timeout kills it and a trap cannot hurt the caller. Bare-metal firmware, Mach-O,
 COFF and anything else cannot run here.
 
-This module is the only one that names emulators, sysroots and wasmtime. Whether each
-is installed is checked when asked, never assumed (``scripts/install-cross.sh``
+This module is the only one that runs emulators and wasmtime; the emulator of each
+Linux port is a column of :data:`llmcompiler.llvm.sysroots.LINUX_PORTS`, the one table
+of Debian's ports. Whether each is installed is checked when asked, never assumed (``scripts/install-cross.sh``
 installs them).
 """
 
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmcompiler.errors import LLVMNotFoundError
+from llmcompiler.llvm.sysroots import LINUX_PORTS
 from llmcompiler.llvm.target import COFF, MACHO, WASM, Target, target
 from llmcompiler.llvm.toolchain import tool
 
@@ -53,34 +55,6 @@ class Runtime:
         """The command that runs ``exe`` with ``args``."""
         return [*self.prefix, exe, *args]
 
-
-@dataclass(frozen=True)
-class _CrossLinux:
-    """A Linux architecture that qemu-user runs: its emulator, Debian's multiarch
-    triple (the sysroot is ``/usr/<gnu>``) and Debian's name for the architecture."""
-
-    qemu: str
-    gnu: str
-    debian: str
-
-
-#: Linux targets by (architecture, environment); the architecture as Target.family
-#: gives it, so i386..i686 and every little-endian 32-bit Arm or Thumb share an entry.
-_CROSS_LINUX = {
-    ("x86_64", "gnu"): _CrossLinux("qemu-x86_64", "x86_64-linux-gnu", "amd64"),
-    ("aarch64", "gnu"): _CrossLinux("qemu-aarch64", "aarch64-linux-gnu", "arm64"),
-    ("arm", "gnueabihf"): _CrossLinux("qemu-arm", "arm-linux-gnueabihf", "armhf"),
-    ("arm", "gnueabi"): _CrossLinux("qemu-arm", "arm-linux-gnueabi", "armel"),
-    ("riscv64", "gnu"): _CrossLinux("qemu-riscv64", "riscv64-linux-gnu", "riscv64"),
-    ("i386", "gnu"): _CrossLinux("qemu-i386", "i686-linux-gnu", "i386"),
-    ("powerpc64le", "gnu"): _CrossLinux("qemu-ppc64le", "powerpc64le-linux-gnu", "ppc64el"),
-    ("powerpc64", "gnu"): _CrossLinux("qemu-ppc64", "powerpc64-linux-gnu", "ppc64"),
-    ("powerpc", "gnu"): _CrossLinux("qemu-ppc", "powerpc-linux-gnu", "powerpc"),
-    ("s390x", "gnu"): _CrossLinux("qemu-s390x", "s390x-linux-gnu", "s390x"),
-    ("mips", "gnu"): _CrossLinux("qemu-mips", "mips-linux-gnu", "mips"),
-    ("mipsel", "gnu"): _CrossLinux("qemu-mipsel", "mipsel-linux-gnu", "mipsel"),
-    ("mips64el", "gnuabi64"): _CrossLinux("qemu-mips64el", "mips64el-linux-gnuabi64", "mips64el"),
-}
 
 #: WASI versions whose C library Debian's ``wasi-libc`` provides.
 _WASI_OS = ("wasi", "wasip1")
@@ -170,8 +144,10 @@ def _find(triple: str) -> Runtime | str:
 def _cross_linux(t: Target) -> Runtime | str:
     env = t.environment or "gnu"
     big_endian_arm = t.family == "arm" and t.arch.endswith("eb")
-    entry = None if big_endian_arm else _CROSS_LINUX.get((t.family, env))
-    if entry is None:
+    # Linux targets by (Target.family, environment): i386..i686 and every little-endian
+    # 32-bit Arm or Thumb share an entry
+    entry = None if big_endian_arm else LINUX_PORTS.get((t.family, env))
+    if entry is None or entry.qemu is None:
         return f"no emulator or sysroot known for {t.arch} Linux, environment {env}"
     if not shutil.which(entry.qemu):
         return f"{entry.qemu} not installed: apt-get install qemu-user"

@@ -8,7 +8,8 @@ It does not find Debian's picolibc for bare-metal Arm and RISC-V: for those,
 other targets have no Debian package; their headers come from ``--sysroot`` or
 ``-isystem``.
 
-The knowledge is the three tables below; code asks :func:`headers` about a triple.
+The knowledge is the three tables below (the first, Debian's Linux ports, also serves
+:mod:`llmcompiler.llvm.runtime`); code asks :func:`headers` about a triple.
 """
 
 from __future__ import annotations
@@ -21,28 +22,46 @@ from dataclasses import dataclass
 from llmcompiler.llvm.binding import default_triple
 from llmcompiler.llvm.target import Target, target
 
-#: Debian's Linux ports, by (Target.family, environment): the Debian architecture (its
-#: ``libc6-dev-ARCH-cross`` package) and the GNU triple that names the sysroot
-#: (``/usr/TRIPLE/include``) and the multiarch folder (``/usr/include/TRIPLE``).
-_LINUX = {
-    ("x86_64", "gnu"): ("amd64", "x86_64-linux-gnu"),
-    ("x86_64", "gnux32"): ("x32", "x86_64-linux-gnux32"),
-    ("i386", "gnu"): ("i386", "i686-linux-gnu"),
-    ("aarch64", "gnu"): ("arm64", "aarch64-linux-gnu"),
-    ("arm", "gnueabihf"): ("armhf", "arm-linux-gnueabihf"),
-    ("arm", "gnueabi"): ("armel", "arm-linux-gnueabi"),
-    ("riscv64", "gnu"): ("riscv64", "riscv64-linux-gnu"),
-    ("powerpc64le", "gnu"): ("ppc64el", "powerpc64le-linux-gnu"),
-    ("powerpc64", "gnu"): ("ppc64", "powerpc64-linux-gnu"),
-    ("powerpc", "gnu"): ("powerpc", "powerpc-linux-gnu"),
-    ("s390x", "gnu"): ("s390x", "s390x-linux-gnu"),
-    ("mips", "gnu"): ("mips", "mips-linux-gnu"),
-    ("mipsel", "gnu"): ("mipsel", "mipsel-linux-gnu"),
-    ("mips64", "gnuabi64"): ("mips64", "mips64-linux-gnuabi64"),
-    ("mips64el", "gnuabi64"): ("mips64el", "mips64el-linux-gnuabi64"),
-    ("sparc64", "gnu"): ("sparc64", "sparc64-linux-gnu"),
-    ("sparcv9", "gnu"): ("sparc64", "sparc64-linux-gnu"),
-    ("m68k", "gnu"): ("m68k", "m68k-linux-gnu"),
+
+@dataclass(frozen=True)
+class LinuxPort:
+    """One of Debian's Linux ports.
+
+    Attributes:
+        debian: Debian's name for the architecture (``arm64``), as in its
+            ``libc6-dev-ARCH-cross`` and ``libgcc-12-dev-ARCH-cross`` packages.
+        gnu: the GNU triple that names the cross sysroot (``/usr/GNU``), the multiarch
+            folder (``/usr/include/GNU``) and the cross libraries (``/usr/lib/gcc-cross/GNU``).
+        qemu: the qemu-user binary that runs its programs; None where none has been tried
+            (:mod:`llmcompiler.llvm.runtime` then does not run them).
+    """
+
+    debian: str
+    gnu: str
+    qemu: str | None = None
+
+
+#: Debian's Linux ports, by (Target.family, environment): the one table of them, read
+#: here for headers and by :mod:`llmcompiler.llvm.runtime` to link and run programs.
+LINUX_PORTS = {
+    ("x86_64", "gnu"): LinuxPort("amd64", "x86_64-linux-gnu", "qemu-x86_64"),
+    ("x86_64", "gnux32"): LinuxPort("x32", "x86_64-linux-gnux32"),
+    ("i386", "gnu"): LinuxPort("i386", "i686-linux-gnu", "qemu-i386"),
+    ("aarch64", "gnu"): LinuxPort("arm64", "aarch64-linux-gnu", "qemu-aarch64"),
+    ("arm", "gnueabihf"): LinuxPort("armhf", "arm-linux-gnueabihf", "qemu-arm"),
+    ("arm", "gnueabi"): LinuxPort("armel", "arm-linux-gnueabi", "qemu-arm"),
+    ("riscv64", "gnu"): LinuxPort("riscv64", "riscv64-linux-gnu", "qemu-riscv64"),
+    ("powerpc64le", "gnu"): LinuxPort("ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le"),
+    ("powerpc64", "gnu"): LinuxPort("ppc64", "powerpc64-linux-gnu", "qemu-ppc64"),
+    ("powerpc", "gnu"): LinuxPort("powerpc", "powerpc-linux-gnu", "qemu-ppc"),
+    ("s390x", "gnu"): LinuxPort("s390x", "s390x-linux-gnu", "qemu-s390x"),
+    ("mips", "gnu"): LinuxPort("mips", "mips-linux-gnu", "qemu-mips"),
+    ("mipsel", "gnu"): LinuxPort("mipsel", "mipsel-linux-gnu", "qemu-mipsel"),
+    ("mips64", "gnuabi64"): LinuxPort("mips64", "mips64-linux-gnuabi64"),
+    ("mips64el", "gnuabi64"): LinuxPort("mips64el", "mips64el-linux-gnuabi64", "qemu-mips64el"),
+    ("sparc64", "gnu"): LinuxPort("sparc64", "sparc64-linux-gnu"),
+    ("sparcv9", "gnu"): LinuxPort("sparc64", "sparc64-linux-gnu"),
+    ("m68k", "gnu"): LinuxPort("m68k", "m68k-linux-gnu"),
 }
 
 #: Debian's picolibc builds for bare-metal targets, by Target.family: the build's name
@@ -95,14 +114,14 @@ def headers(triple: str) -> Headers:
         LLVMNotFoundError: libLLVM 19 is missing (the triple is read by LLVM).
     """
     t = target(triple)
-    if t.is_linux and (t.family, t.environment) in _LINUX:
-        debian_arch, gnu = _LINUX[t.family, t.environment]
-        cross = f"/usr/{gnu}/include"
-        multiarch = f"/usr/include/{gnu}/bits/libc-header-start.h"
+    port = LINUX_PORTS.get((t.family, t.environment)) if t.is_linux else None
+    if port is not None:
+        cross = f"/usr/{port.gnu}/include"
+        multiarch = f"/usr/include/{port.gnu}/bits/libc-header-start.h"
         installed = os.path.exists(f"{cross}/stdio.h") or os.path.exists(multiarch)
         if _is_host(t):
             return Headers(triple, "libc6-dev", "/usr/include", (), installed)
-        return Headers(triple, f"libc6-dev-{debian_arch}-cross", cross, (), installed)
+        return Headers(triple, f"libc6-dev-{port.debian}-cross", cross, (), installed)
     if t.bare_metal and t.family in _PICOLIBC:
         name = _PICOLIBC[t.family]
         include = f"/usr/lib/picolibc/{name}/include"
