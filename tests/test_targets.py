@@ -52,9 +52,9 @@ def test_normalized_parts():
     assert (t.arch, t.os, t.environment) == ("thumbv7em", "none", "eabi")
 
 
-def _module(triple: str, tmp_path, source=FREESTANDING) -> str:
-    out = tmp_path / f"{triple}.ll"
-    argv = [tool("clang"), f"--target={triple}", "-ffreestanding", "-Oz", "-Xclang"]
+def _module(triple: str, tmp_path, source=FREESTANDING, flags=("-ffreestanding",)) -> str:
+    out = tmp_path / f"{triple}{''.join(flags)}.ll"
+    argv = [tool("clang"), f"--target={triple}", *flags, "-Oz", "-Xclang"]
     argv += ["-disable-llvm-passes", "-emit-llvm", "-S", "-c", str(source), "-o", str(out)]
     subprocess.run(argv, check=True, capture_output=True)
     return str(out)
@@ -159,3 +159,13 @@ def test_size_gives_one_clear_error_where_code_generation_fails(tmp_path, capsys
         f"llmc: error: {path}: -Oz fails: error: llc-19 failed: <inline asm>:1:2: error: "
         "invalid instruction mnemonic 'not_an_instruction'"
     )
+
+
+@pytest.mark.parametrize("triple", TRIPLES)
+def test_c_files_compile_for_every_target(triple, tmp_path, capsys):
+    assert main(["size", "--target", triple, str(FREESTANDING), "--json", "--no-cache"]) == 0
+    (from_c,) = json.loads(capsys.readouterr().out)
+    module = _module(triple, tmp_path, flags=())  # what clang-19 --target gives, by hand
+    assert main(["size", module, "--json", "--no-cache"]) == 0
+    (from_ir,) = json.loads(capsys.readouterr().out)
+    assert (from_c["input"], from_c["oz"]) == (from_ir["input"], from_ir["oz"])
