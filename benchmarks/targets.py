@@ -5,7 +5,8 @@ For each target it compiles the benchmark set (benchmarks/program_sets.py bench/
 GCC torture *execute* tests and csmith programs, which print a checksum) with
 ``clang-19 --target=T``, and runs ``optimize`` at one time budget per program, with
 validation, twice: once with the x86-64 coreset (what every target got before per-target
-data) and once with the target's own shipped coreset where there is one. It prints the
+data) and once with the target's own shipped coreset where there is one, both with the
+built-in model's proposals first, as ``llmc optimize`` does by default. It prints the
 mean and geometric-mean size improvement over -Oz, the programs worse than -Oz (always
 0: the tuner falls back to -Oz), evaluations per second, and the share of programs whose
 result was validated by running it (under qemu-user or wasmtime; bare-metal, Mach-O and
@@ -29,6 +30,7 @@ from pathlib import Path
 from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm.toolchain import compile_source
+from llmcompiler.model.loading import load_pass_list_model
 from llmcompiler.program import program_from_ir
 from llmcompiler.search.coreset import load_coreset
 from llmcompiler.search.run import Budget
@@ -87,8 +89,10 @@ def shipped_for(triple: str):
     return coreset if coreset.provenance.get("fits") else None
 
 
-def run(programs, coreset, budget: float, jobs: int) -> dict:
-    config = TuneConfig(budget=Budget(budget), coreset=coreset.pipelines, validate=True)
+def run(programs, coreset, budget: float, jobs: int, model) -> dict:
+    config = TuneConfig(
+        budget=Budget(budget), coreset=coreset.pipelines, validate=True, model=model
+    )
     rows = []
     with Evaluator(jobs=jobs) as ev:
         for program in programs:
@@ -132,6 +136,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the rows as JSON lines")
     args = parser.parse_args()
     x86 = load_coreset()
+    model = load_pass_list_model("builtin")  # as `llmc optimize` uses by default
     header = (
         f"{'target':24} {'progs':>5} {'x86 data':>9} {'own data':>9} {'geomean':>8} "
         f"{'worse':>5} {'evals/s':>8} {'validated':>9}  own data / not validated because"
@@ -142,9 +147,9 @@ def main() -> int:
         if not programs:
             print(f"{triple:24} no program compiled", flush=True)
             continue
-        base = run(programs, x86, args.budget, args.jobs)
+        base = run(programs, x86, args.budget, args.jobs, model)
         own_coreset = shipped_for(triple)
-        own = run(programs, own_coreset, args.budget, args.jobs) if own_coreset else None
+        own = run(programs, own_coreset, args.budget, args.jobs, model) if own_coreset else None
         best = own or base
         own_text = f"{own['mean_pct']:8.2f}%" if own else f"{'-':>9}"
         why = "; ".join(best["validation"]) or "-"

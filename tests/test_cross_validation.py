@@ -13,6 +13,7 @@ import pytest
 from llmcompiler.cli import main
 from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError
+from llmcompiler.llvm import Module
 from llmcompiler.llvm.runtime import runtime_for, why_not
 from llmcompiler.llvm.toolchain import FRONTEND_FLAGS, opt, tool
 from llmcompiler.pipeline import OZ
@@ -20,7 +21,7 @@ from llmcompiler.program import Program, program_from_ir
 from llmcompiler.search.accept import EXACT, Acceptance, LinkageCheck
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tuner import TuneConfig, optimize
-from llmcompiler.search.validate import RunSpec, Validator
+from llmcompiler.search.validate import Outcome, RunSpec, Validator
 
 #: Prints what only the target's ABI gives (sizeof(long), the signedness of plain char,
 #: the byte order) and a hash the optimizer cannot fold away easily.
@@ -260,3 +261,42 @@ def test_cli_says_a_bare_metal_program_was_not_validated(tmp_path, capsys):
     text = f"not validated: cannot run {program.triple} here (no operating system)"
     assert row["validated"] is None and row["validation"] == text
     assert captured.err == f"llmc: warning: {path}: {text}\n"
+
+
+#: main(argc, argv): clang names it __main_argc_argv on wasm32, and wasi-libc's _start
+#: calls it with the arguments the runtime passes.
+ARGV_PROGRAM = r"""
+#include <stdio.h>
+#ifndef SCALE
+#define SCALE 3
+#endif
+int main(int argc, char **argv) {
+    printf("argc=%d last=%s scaled=%d\n", argc, argv[argc - 1], SCALE * argc);
+    return argc - 3;
+}
+"""
+
+
+def test_a_wasm_main_with_argc_and_argv_is_validated():
+    triple = "wasm32-wasi"
+    program = compile_for(triple, "argv.c", ARGV_PROGRAM)
+    with Module.parse(program.bitcode, "argv.c") as module:
+        assert module.has_definition("__main_argc_argv") and not module.has_definition("main")
+    assert program.has_main
+    _skip_unless_runnable(triple)
+    validator = Validator(program, RunSpec(args=("one", "two"), timeout=20))
+    try:
+        assert validator.expected == Outcome(b"argc=3 last=two scaled=9\n", 0)
+        candidate = opt(program.bitcode, "default<Oz>", text=False, triple=program.triple)
+        assert validator.check(candidate) == (True, "same output and exit status as -O0")
+        wrong = compile_for(triple, "wrong.c", ARGV_PROGRAM, "SCALE=4")
+        candidate = opt(wrong.bitcode, "default<Oz>", text=False, triple=wrong.triple)
+        assert validator.check(candidate) == (False, "output differs from -O0")
+    finally:
+        validator.close()
+
+
+def test_main_argc_argv_is_main_on_wasm_only():
+    source = "int __main_argc_argv(int argc, char **argv) { return argc; }\n"
+    assert not compile_for("x86_64-linux-gnu", "host.c", source).has_main
+    assert compile_for("wasm32-wasi", "wasm.c", source).has_main

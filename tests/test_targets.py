@@ -169,3 +169,52 @@ def test_c_files_compile_for_every_target(triple, tmp_path, capsys):
     assert main(["size", module, "--json", "--no-cache"]) == 0
     (from_ir,) = json.loads(capsys.readouterr().out)
     assert (from_c["input"], from_c["oz"]) == (from_ir["input"], from_ir["oz"])
+
+
+# -- search data per target ----------------------------------------------------------
+
+
+def test_each_target_gets_the_coreset_learned_for_it():
+    from llmcompiler.search.coreset import coreset_for, describe_coreset, load_coreset
+
+    aarch64 = coreset_for("aarch64-unknown-linux-gnu")
+    assert aarch64.provenance["target"] == "aarch64" and aarch64.provenance["fits"]
+    assert aarch64.pipelines != load_coreset().pipelines
+    mips = coreset_for("mips-unknown-linux-gnu")  # none learned: the x86-64 one, said so
+    assert mips.pipelines == load_coreset().pipelines and not mips.provenance["fits"]
+    assert describe_coreset(mips, "mips-unknown-linux-gnu") == (
+        f"no coreset learned for mips-unknown-linux-gnu yet: using the x86_64 one "
+        f"({len(mips.pipelines)} lists)"
+    )
+    assert coreset_for("x86_64-pc-linux-gnu").provenance["fits"]
+
+
+def test_optimize_says_which_coreset_it_used(modules, capsys):
+    argv = ["optimize", modules["aarch64-linux-gnu"], "--evaluations", "30", "--no-cache"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "llmc: note: coreset learned on aarch64 (" in err
+    assert main([*argv, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["triple"], row["coreset"]) == ("aarch64-unknown-linux-gnu", "aarch64")
+    assert main(["optimize", modules["mips-linux-gnu"], "--evaluations", "30", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["coreset"] == "x86_64"
+
+
+def test_a_coreset_is_learned_per_target(tmp_path):
+    from llmcompiler.search.coreset import build_coreset
+    from llmcompiler.search.tunedb import TuneDB
+
+    db = TuneDB(tmp_path / "t.sqlite")
+    row = {
+        "status": "ok",
+        "lists": [{"pipeline": "L1", "size": 1, "instcount": 1, "improvement_pct": 5.0}],
+    }
+    db.record({**row, "hash": "a", "name": "a.c", "triple": "aarch64-unknown-linux-gnu"})
+    db.record({**row, "hash": "b", "name": "b.c", "triple": "arm64-apple-ios"})
+    coreset, _ = build_coreset(db, k=4)
+    assert coreset.provenance["target"] == "aarch64"  # one family, two spellings
+    db.record({**row, "hash": "c", "name": "c.c", "triple": "thumbv7em-unknown-none-eabi"})
+    with pytest.raises(Exception, match=r"several targets \(aarch64, arm\)"):
+        build_coreset(db, k=4)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from llmcompiler.errors import InputError, InvalidIRError
 from llmcompiler.llvm import Module, TargetMachine, default_triple
+from llmcompiler.llvm.target import WASM, target
 from llmcompiler.llvm.toolchain import compile_source
 
 C_SUFFIXES = (".c",)
@@ -25,6 +26,9 @@ SUPPORTED = C_SUFFIXES + CXX_SUFFIXES + IR_SUFFIXES
 T = TypeVar("T")
 #: how bitcode starts: raw, or in the wrapper Apple's tools write
 BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
+#: clang's name on WebAssembly for ``main(int argc, char **argv)`` (``main(void)`` stays
+#: ``main``); the C runtime's ``_start`` calls either
+WASM_MAIN = "__main_argc_argv"
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class Program:
         name: display name, usually the path it was loaded from.
         bitcode: the module as bitcode (module name set to the file's basename).
         hash: sha256 hex digest of the module's content, independent of its name.
-        has_main: whether the module defines ``main``.
+        has_main: whether the module defines ``main`` (on WebAssembly also
+            ``__main_argc_argv``, clang's name there for ``main(int argc, char **argv)``).
         source: path of the file it came from, if any.
         triple: the module's target triple (the host's when the IR named none).
     """
@@ -77,8 +82,10 @@ def program_from_ir(data: bytes, name: str, source: str | None = None) -> Progra
         digest = hashlib.sha256(module.to_bitcode()).hexdigest()
         module.set_name(os.path.basename(name_for_llvm))
         bitcode = module.to_bitcode()
-        has_main = module.has_definition("main")
         triple = module.triple
+        has_main = module.has_definition("main") or (
+            module.has_definition(WASM_MAIN) and target(triple).object_format == WASM
+        )
     return Program(name, bitcode, digest, has_main, source=source, triple=triple)
 
 

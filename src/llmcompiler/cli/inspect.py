@@ -18,6 +18,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``inspect``."""
     p = subparsers.add_parser("inspect", help="SSA/CFG facts per function, before and after passes")
     common.add_function_input(p)
+    common.add_target(p)
     p.add_argument(
         "--passes",
         metavar="PIPELINE",
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         InputError: a bad file, or no function named --function.
         PipelineError, EvaluationError: --passes is invalid or fails on the file.
     """
-    program = load_program(args.file)
+    program = load_program(args.file, flags=common.compile_flags(args))
     before = _facts(program.bitcode, program.name, args.function)
     if args.function and not before:
         raise InputError(f"{args.file}: no defined function named {args.function!r}")

@@ -10,11 +10,12 @@ import sys
 from llmcompiler.analysis.narrow import NarrowReport, apply_narrowing, find_narrowing
 from llmcompiler.cli import args as common
 from llmcompiler.cli.inspect import run_pipeline
-from llmcompiler.cli.report import printable
+from llmcompiler.cli.report import printable, warning
 from llmcompiler.errors import InputError, UsageError
 from llmcompiler.llvm import Module
 from llmcompiler.llvm.ir import function
-from llmcompiler.program import load_program
+from llmcompiler.llvm.runtime import why_not
+from llmcompiler.program import Program, load_program
 from llmcompiler.search.validate import RunSpec, Validator
 
 #: The analysis needs SSA form: the front end leaves locals in allocas.
@@ -27,6 +28,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "narrow", help="integer operations that fit a narrower type, with proofs"
     )
     common.add_function_input(p)
+    common.add_target(p)
     p.add_argument(
         "--pre",
         default=DEFAULT_PRE,
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.apply and not args.output:
         raise UsageError("--apply needs -o OUT (.ll or .bc)")
     kind = common.output_kind(args.output, kinds=common.IR_KINDS)
-    program = load_program(args.file)
+    program = load_program(args.file, flags=common.compile_flags(args))
     bitcode = run_pipeline(program, args.pre) if args.pre else program.bitcode
     check = None
     with Module.parse(bitcode, program.name) as module:
@@ -70,14 +72,10 @@ def run(args: argparse.Namespace) -> int:
             narrowed = module.to_bitcode()
         else:
             report = find_narrowing(module, args.function)
+    skipped = "no main"  # why the differential run was not made
     if args.apply:
         common.write_output(args.output, out)
-        if not args.no_check and program.has_main:
-            validator = Validator(program, RunSpec())
-            try:
-                check = validator.check(narrowed)
-            finally:
-                validator.close()
+        check, skipped = _differential(program, narrowed, args.no_check)
     if args.json:
         data = {"file": args.file, "pre": args.pre, **report.to_json()}
         if not args.refused:
@@ -93,9 +91,36 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {printable(args.output)} (verified)")
             if check is not None:
                 print(f"differential run: {'ok' if check[0] else 'FAILED'}: {check[1]}")
-            elif not program.has_main:
-                print("differential run: skipped (no main)")
+            elif skipped:
+                print(f"differential run: skipped ({skipped})")
     return 1 if check is not None and not check[0] else 0
+
+
+def _differential(
+    program: Program, narrowed: bytes, no_check: bool
+) -> tuple[tuple[bool, str] | None, str]:
+    """Run the narrowed module against the original: ``(check, '')``, or ``(None, why
+    not)`` when it is not run (no main, a target whose programs cannot run here, an
+    original that times out; '' for --no-check). A target that cannot run is also warned
+    about, as ``llmc optimize`` does.
+
+    Raises:
+        LLMCError: the original does not link for the run.
+    """
+    if no_check:
+        return None, ""
+    if not program.has_main:
+        return None, "no main"
+    if cannot := why_not(program.triple):  # bare metal, Mach-O, no emulator...
+        warning(f"{program.name}: not validated: {cannot}")
+        return None, f"not validated: {cannot}"
+    validator = Validator(program, RunSpec())
+    try:
+        if validator.unusable:  # the original timed out: nothing to compare with
+            return None, validator.unusable
+        return validator.check(narrowed), ""
+    finally:
+        validator.close()
 
 
 def _print_report(report: NarrowReport, args: argparse.Namespace) -> None:

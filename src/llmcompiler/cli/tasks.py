@@ -50,6 +50,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="the pass list whose result the model predicts, as for opt -passes=",
     )
     common.add_preprocessor(emulate)
+    common.add_target(emulate)
     _add_model(emulate)
     emulate.set_defaults(run=run_emulate)
 
@@ -161,7 +162,8 @@ def run_emulate(args: argparse.Namespace) -> int:
     from llmcompiler.tasks.emulation import ask, check_pipeline, reference
 
     pipeline = check_pipeline(args.passes)
-    program = load_program(args.file, args.include, args.define)
+    flags = common.compile_flags(args)
+    program = load_program(args.file, args.include, args.define, flags)
     ref = reference(program, pipeline)  # the compiler first: a bad list fails before loading
     model = loading.load_text_model(args.model, args.device)
     try:

@@ -10,8 +10,8 @@ COFF and anything else cannot run here.
 
 This module is the only one that runs emulators and wasmtime; the emulator of each
 Linux port is a column of :data:`llmcompiler.llvm.sysroots.LINUX_PORTS`, the one table
-of Debian's ports. Whether each is installed is checked when asked, never assumed (``scripts/install-cross.sh``
-installs them).
+of Debian's ports. Whether each is installed is checked when asked, never assumed
+(``scripts/install-cross.sh`` installs them).
 """
 
 from __future__ import annotations
