@@ -24,7 +24,7 @@ from llmcompiler.llvm.toolchain import llc_assembly, llc_object, opt
 from llmcompiler.model import loading
 from llmcompiler.model.base import candidate_from_pipeline
 from llmcompiler.program import load_program
-from llmcompiler.search.coreset import load_coreset
+from llmcompiler.search.coreset import coreset_for, load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tuner import EXACT, TuneConfig, optimize
 from llmcompiler.tasks import disassembly, emulation, metrics
@@ -320,6 +320,22 @@ def test_eval_flag_tuning_matches_optimize(tmp_path, capsys):
     mean = sum(r.improvement_pct for r in expected) / 2
     assert data["summary"]["with_fallback"]["mean_pct"] == pytest.approx(mean)
     assert data["summary"]["without_fallback"] is None
+
+
+def test_eval_flag_tuning_for_another_target(tmp_path, capsys):
+    bench, out = _bench(tmp_path), tmp_path / "report"
+    argv = ["eval", "flag-tuning", "--bench", str(bench), "--method", "local"]
+    argv += ["--target", "riscv64-linux-gnu", "--evaluations", "10", "--jobs", "1"]
+    assert main([*argv, "--report", str(out)]) == 0
+    capsys.readouterr()
+    data = json.loads((out / "results.json").read_text())
+    flags = ["--target=riscv64-linux-gnu"]
+    config = TuneConfig(budget=Budget(None, 10), coreset=coreset_for("riscv64").pipelines)
+    with Evaluator(jobs=1) as ev:
+        for row, name in zip(data["rows"], ("loops.c", "switch.c")):
+            program = load_program(bench / name, flags=flags)
+            assert row["triple"] == program.triple == "riscv64-unknown-linux-gnu"
+            assert row["oz_size"] == optimize(ev, program, config).oz.size
 
 
 def test_eval_flag_tuning_model_without_fallback(tmp_path, monkeypatch, evaluator):

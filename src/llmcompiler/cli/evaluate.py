@@ -55,6 +55,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--limit", type=int, default=None, metavar="N", help="the first N items only")
     common.add_seed(p)
+    common.add_target(p)
     common.add_jobs(p)
     common.add_timeout(
         p, help="seconds per evaluation (text tasks: per LLVM tool run on one answer)"
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         task=args.task,
         data=args.data,
         bench=args.bench,
+        target_flags=tuple(common.compile_flags(args)),
         split=args.split,
         method=args.method,
         model=args.model,

@@ -28,6 +28,8 @@ class EvalConfig:
         task: "flag-tuning", "emulation" or "disassembly".
         data: a dataset directory (``llmc dataset build``); its ``split`` is evaluated.
         bench: a directory of .c/.ll/.bc programs (flag tuning only).
+        target_flags: clang flags for ``bench``'s C sources (``--target=T``, ``-mcpu=``...;
+            .ll/.bc programs keep their own triple).
         split: the dataset split to read (``SPLIT.jsonl``).
         method: flag tuning: "model" (the model's lists, measured; -Oz fallback),
             "local", "greedy", "random" (search, as ``llmc optimize``, with the shipped
@@ -55,6 +57,7 @@ class EvalConfig:
     task: str
     data: str | None = None
     bench: str | None = None
+    target_flags: tuple[str, ...] = ()
     split: str = "test"
     method: str = "model"
     model: str | None = None

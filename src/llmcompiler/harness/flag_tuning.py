@@ -52,7 +52,8 @@ def tuning_items(config: EvalConfig) -> list[tuple[str, Callable, float | None]]
             raise InputError(f"{root}: no such directory")
         paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix in SUPPORTED)
         for path in paths:
-            items.append((str(path), lambda path=path: load_program(path), None))
+            flags = config.target_flags
+            items.append((str(path), lambda p=path: load_program(p, flags=flags), None))
     else:
         seen = set()
         for record in store.read_split(config.data, config.split, ("flag-tuning", "emulation")):
