@@ -51,8 +51,8 @@ def tuning_items(config: EvalConfig) -> list[tuple[str, Callable, float | None]]
         if not root.is_dir():
             raise InputError(f"{root}: no such directory")
         paths = sorted(p for p in root.iterdir() if p.is_file() and p.suffix in SUPPORTED)
+        flags = config.target_flags
         for path in paths:
-            flags = config.target_flags
             items.append((str(path), lambda p=path: load_program(p, flags=flags), None))
     else:
         seen = set()
