@@ -80,13 +80,15 @@ def programs_for(triple: str, sets: Path, limit: int, seed: int) -> list:
 
 
 def shipped_for(triple: str):
-    """The target's own coreset, or None when only the x86-64 one exists."""
+    """The target's own coreset, or None when only the x86-64 one exists (or the target
+    is x86-64, whose own data is the x86-64 one)."""
     try:
         from llmcompiler.search.coreset import coreset_for
     except ImportError:
         return None
     coreset = coreset_for(triple)
-    return coreset if coreset.provenance.get("fits") else None
+    fits = coreset.provenance.get("fits") and coreset.provenance.get("target") != "x86_64"
+    return coreset if fits else None
 
 
 def run(programs, coreset, budget: float, jobs: int, model) -> dict:

@@ -260,7 +260,11 @@ def test_targets_lists_the_13_triples(capsys):
         assert by_triple[firmware]["why_not"].startswith(f"cannot run {firmware} here (")
     assert main(["targets"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["triple", "format", "relocation", "C", "headers", "runs", "here"]
+    assert table[0].split() == [
+        "triple", "format", "relocation", "coreset", "C", "headers", "runs", "here"
+    ]  # fmt: skip
+    assert by_triple["thumbv7em-none-eabi"]["coreset"] == "arm"
+    assert by_triple["mips-linux-gnu"]["coreset"] == "x86_64"  # none learned for mips
     assert [line.split()[:2] for line in table[1:]] == [[t, f] for t, f in FORMATS.items()]
 
 

@@ -1,6 +1,6 @@
-"""``llmc targets``: per target, its object format and relocation model, whether C
-headers are installed for it (and the Debian package when not), and whether its
-programs can run here for validation."""
+"""``llmc targets``: per target, its object format and relocation model, the coreset
+``llmc optimize`` uses for it, whether C headers are installed for it (and the Debian
+package when not), and whether its programs can run here for validation."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from llmcompiler.llvm import TargetMachine
 from llmcompiler.llvm.runtime import why_not
 from llmcompiler.llvm.sysroots import headers
 from llmcompiler.llvm.target import target
+from llmcompiler.search.coreset import coreset_for
 
 #: The triples ``llmc targets`` lists by default: one per kind the project supports.
 TRIPLES = (
@@ -51,7 +52,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def describe(triple: str) -> dict:
     """What ``llmc targets`` says about one triple: ``triple``, ``object_format``,
     ``relocation_model``, ``headers`` (``installed``, ``package``, ``include``,
-    ``flags``) and ``runs`` with ``why_not`` ('' when its programs run here).
+    ``flags``), ``runs`` with ``why_not`` ('' when its programs run here) and ``coreset``
+    (the family whose shipped coreset ``llmc optimize`` tries first for it).
 
     Raises:
         EvaluationError: LLVM 19 has no back end for the triple.
@@ -73,6 +75,7 @@ def describe(triple: str) -> dict:
         },
         "runs": not reason,
         "why_not": reason,
+        "coreset": coreset_for(triple).provenance["target"],
     }
 
 
@@ -114,12 +117,13 @@ def _runs_cell(row: dict) -> str:
 def _print_table(rows: list[dict]) -> None:
     if not rows:
         return
-    header = ("triple", "format", "relocation", "C headers", "runs here")
+    header = ("triple", "format", "relocation", "coreset", "C headers", "runs here")
     table = [header] + [
         (
             printable(r["triple"]),
             r["object_format"],
             r["relocation_model"],
+            r["coreset"],
             _headers_cell(r),
             _runs_cell(r),
         )
