@@ -11,7 +11,7 @@ import pytest
 from conftest import C_PROGRAMS, FIXTURES, count_ir_text
 from llmcompiler.analysis.facts import module_facts
 from llmcompiler.cli import main
-from llmcompiler.llvm import Module, TargetMachine
+from llmcompiler.llvm import Module, TargetMachine, default_triple
 from llmcompiler.llvm.toolchain import opt
 
 ANALYSIS = Path(__file__).parent / "fixtures" / "analysis"
@@ -60,7 +60,8 @@ def test_json_before_and_after(capsys):
     rc = main(["inspect", str(FIXTURES / "loops.c"), "--passes", "mem2reg", "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"file", "before", "after"}
+    assert set(data) == {"file", "triple", "before", "after"}
+    assert data["triple"] == default_triple()
     for side in ("before", "after"):
         for fn in data[side]:
             for key in ("blocks", "instructions", "phi_nodes", "allocas", "loads", "stores"):

@@ -118,6 +118,8 @@ def test_inspect_compiles_for_the_target_given(prog, capsys):
 def test_inspect_reads_the_target_from_the_environment(prog, capsys, monkeypatch):
     monkeypatch.setenv("LLMC_TARGET", "aarch64-linux-gnu")
     assert _functions(capsys, ["inspect", prog, "--json"]) == {"compiled_for_aarch64", "main"}
+    assert main(["inspect", prog, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["triple"] == "aarch64-unknown-linux-gnu"
 
 
 @needs_c_headers("thumbv7em-none-eabi")

@@ -24,7 +24,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         metavar="PIPELINE",
         help="also show the facts after this pipeline (opt -passes= syntax), side by side",
     )
-    common.add_json(p, 'print {"file", "before", "after"} as JSON')
+    common.add_json(p, 'print {"file", "triple", "before", "after"} as JSON')
     p.set_defaults(run=run)
 
 
@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.passes is not None:
         after = _facts(run_pipeline(program, args.passes), program.name, args.function)
     if args.json:
-        out = {"file": args.file, "before": [f.to_json() for f in before]}
+        out = {"file": args.file, "triple": program.triple}
+        out["before"] = [f.to_json() for f in before]
         if after is not None:
             out["after"] = [f.to_json() for f in after]
         print(json.dumps(out, indent=2))
