@@ -103,9 +103,9 @@ def test_opt_writes_an_object_of_the_modules_own_format(triple, modules, tmp_pat
 
 
 @pytest.mark.parametrize("objective", ["size", "instcount"])
-@pytest.mark.parametrize("triple", ["thumbv7em-none-eabi", "riscv32-unknown-elf", "wasm32-wasi"])
-def test_optimize_tunes_other_targets(triple, objective, modules, capsys):
-    argv = ["optimize", modules[triple], "--objective", objective, "--evaluations", "60"]
+@pytest.mark.parametrize("triple", TRIPLES)
+def test_optimize_tunes_every_target(triple, objective, modules, capsys):
+    argv = ["optimize", modules[triple], "--objective", objective, "--evaluations", "30"]
     assert main([*argv, "--json", "--seed", "1"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     key = "size" if objective == "size" else "instcount"
