@@ -78,9 +78,9 @@ def main() -> int:
     for path in files:
         includes = [str(p / "include") for p in path.parents if (p / "include").is_dir()]
         program = load_program(path, [str(path.parent), *includes])
-        lines = sum(1 for _ in open(path, "rb"))
+        lines = path.read_bytes().count(b"\n")
         repeat = 3 if len(program.bitcode) < 2_000_000 else 1
-        parse = timed(lambda: Module.parse(program.bitcode, "m").close(), repeat)
+        parse = timed(lambda b=program.bitcode: Module.parse(b, "m").close(), repeat)
         with Module.parse(program.bitcode, "m") as module:
             size = evaluate_module(module, "default<Oz>", Objective(metric="instcount"))
             cost = {
