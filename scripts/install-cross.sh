@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what validation needs to link and run other targets' programs here (Debian 12):
 # lld-19, qemu-user, the cross C and C++ libraries of the Linux targets, picolibc for
-# bare-metal Arm and RISC-V, and the WASI libc. Packages already installed are skipped.
+# bare-metal Arm and RISC-V, and the WASI libc; and the build tools `llmc cc` is tested
+# with on real projects (make, cmake). Packages already installed are skipped.
 set -euo pipefail
 arches="arm64 armhf riscv64 i386 ppc64el s390x mips"
 want="lld-19 qemu-user picolibc-arm-none-eabi picolibc-riscv64-unknown-elf"
-want="$want wasi-libc libclang-rt-19-dev-wasm32"
+want="$want wasi-libc libclang-rt-19-dev-wasm32 make cmake"
 for a in $arches; do
     want="$want libc6-dev-$a-cross libgcc-12-dev-$a-cross libstdc++-12-dev-$a-cross"
 done

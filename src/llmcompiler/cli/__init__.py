@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import signal
 import sys
 import threading
@@ -22,42 +23,28 @@ import warnings
 from collections.abc import Iterator, Sequence
 
 from llmcompiler import __version__
-from llmcompiler.cli import (
-    autotune,
-    cache,
-    corpus,
-    dataset,
-    evaluate,
-    inspect,
-    measure,
-    narrow,
-    optimize,
-    passes,
-    ranker,
-    targets,
-    tasks,
-    train,
-)
 from llmcompiler.cli.report import error, printable, warning
 from llmcompiler.engine.cache import CacheWarning
 from llmcompiler.errors import LLMCError
 
-#: the command groups, in the order ``llmc --help`` lists them
+#: the command groups (modules of this package), in the order ``llmc --help`` lists them;
+#: imported when the parser is built, so ``llmc cc`` starts without them
 _GROUPS = (
-    measure,
-    optimize,
-    autotune,
-    corpus,
-    dataset,
-    inspect,
-    narrow,
-    ranker,
-    tasks,
-    train,
-    evaluate,
-    passes,
-    targets,
-    cache,
+    "measure",
+    "optimize",
+    "autotune",
+    "cc",
+    "corpus",
+    "dataset",
+    "inspect",
+    "narrow",
+    "ranker",
+    "tasks",
+    "train",
+    "evaluate",
+    "passes",
+    "targets",
+    "cache",
 )
 
 
@@ -76,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"llmc {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in _GROUPS:
+    for name in _GROUPS:
+        group = importlib.import_module(f"llmcompiler.cli.{name}")
         group.add_commands(subparsers)
     return parser
 
@@ -133,8 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``exit_code`` (1; 2 for a usage error, 3 for missing LLVM); Ctrl-C becomes 130 and
     SIGTERM 143, each after the command has stopped its worker processes; a closed
     stdout (``llmc ... | head``) ends quietly with 0. argparse itself exits with 2 for an
-    unknown option.
+    unknown option. ``llmc cc`` and ``llmc c++`` take clang's arguments verbatim: they
+    go to the compiler driver before argparse (:mod:`llmcompiler.cli.cc`).
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("cc", "c++"):
+        from llmcompiler.cli import cc
+
+        return cc.run(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     try:
         with _signals_and_warnings():

@@ -1,0 +1,50 @@
+"""``llmc cc`` / ``llmc c++`` (also ``llmc-cc`` / ``llmc-c++``): clang-19's command line in,
+an object at least as small as ``clang -Oz``'s out.
+
+The arguments are clang's, verbatim: a build passes its compiler nothing else, so
+settings come from the environment (:class:`llmcompiler.driver.compile.Settings`). A
+first argument that names clang (``llmc-cc /usr/bin/clang-19 -c x.c``, as a compiler
+launcher is called) is dropped. Commands that are not ours
+(:func:`llmcompiler.driver.argv.classify`) run as clang-19 (clang++-19) would run them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from llmcompiler.driver.argv import PASSTHROUGH, classify, strip_launcher
+from llmcompiler.driver.compile import call, compile_command
+from llmcompiler.errors import LLMCError
+
+
+def main(argv: Sequence[str] | None = None, cxx: bool = False) -> int:
+    """Run one compiler command (``argv``: clang's arguments; default ``sys.argv[1:]``)
+    as clang-19, or clang++-19 when ``cxx``. Returns the exit status: clang's for
+    commands that are not ours and for the user's compile errors, 0 for a compile
+    done, 3 when LLVM 19 is missing, 130 when interrupted."""
+    args, cxx = strip_launcher(sys.argv[1:] if argv is None else argv, cxx)
+    name = "llmc c++" if cxx else "llmc cc"
+    try:
+        from llmcompiler.llvm.toolchain import tool
+
+        driver = tool("clang++" if cxx else "clang")
+        command = classify(args)
+        if command.kind == PASSTHROUGH:
+            return call([driver, *args])
+        return compile_command(command, driver, name)
+    except LLMCError as err:
+        print(f"{name}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def cc_main() -> None:
+    """The ``llmc-cc`` console script."""
+    sys.exit(main())
+
+
+def cxx_main() -> None:
+    """The ``llmc-c++`` console script."""
+    sys.exit(main(cxx=True))
