@@ -11,7 +11,7 @@ import pytest
 from conftest import FIXTURES
 from llmcompiler.cli import main
 
-COMMANDS = ("size", "opt", "optimize", "inspect", "narrow", "disasm", "emulate", "cache")
+COMMANDS = ("size", "opt", "optimize", "inspect", "narrow", "disasm", "emulate", "cache", "report")
 
 
 def schema(command: str) -> dict:

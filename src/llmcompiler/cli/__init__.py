@@ -34,6 +34,7 @@ _GROUPS = (
     "optimize",
     "autotune",
     "cc",
+    "buildreport",
     "corpus",
     "dataset",
     "inspect",

@@ -20,9 +20,26 @@ from llmcompiler.search.tuner import TuneConfig
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add ``autotune`` and ``coreset``."""
-    p = subparsers.add_parser("autotune", help="tune a corpus into a database")
-    common.add_inputs(p, "PROGRAM", ".c .cc .cpp .ll .bc files")
-    p.add_argument("--db", required=True, metavar="SQLITE", help="results database (resumed)")
+    p = subparsers.add_parser("autotune", help="tune a corpus, or a build, into a database")
+    p.add_argument("files", nargs="*", metavar="PROGRAM", help=".c .cc .cpp .ll .bc files")
+    common.add_preprocessor(p)
+    common.add_target(p)
+    p.add_argument(
+        "--db",
+        metavar="SQLITE",
+        help="results database (resumed); with --from-build or --compile-commands the "
+        "llmc cc tuning database (default: $LLMC_CC_DB, else ~/.cache/llmcompiler/tuning.sqlite)",
+    )
+    p.add_argument(
+        "--from-build",
+        action="store_true",
+        help="tune again the modules llmc cc compiled (its tuning database's compile log)",
+    )
+    p.add_argument(
+        "--compile-commands",
+        metavar="JSON",
+        help="tune the modules of a compile_commands.json into the llmc cc tuning database",
+    )
     common.add_budget(
         p,
         10.0,
@@ -61,6 +78,10 @@ def run_autotune(args: argparse.Namespace) -> int:
         UsageError: a new ``--db`` cannot be written where it is named.
         LLMCError: the database or the coreset cannot be read.
     """
+    if args.from_build or args.compile_commands:
+        return run_from_build(args)
+    if not args.files or not args.db:
+        raise UsageError("autotune needs PROGRAM files and --db (or --from-build)")
     if not os.path.exists(args.db):
         common.check_writable(args.db)
         note(f"creating a new database {args.db}")
@@ -116,6 +137,55 @@ def run_autotune(args: argparse.Namespace) -> int:
     )
     db.close()
     return 1 if inputs.failed else 0
+
+
+def run_from_build(args: argparse.Namespace) -> int:
+    """Tune the modules of a build (``--from-build``: the llmc cc tuning database's log;
+    ``--compile-commands``) into that database (:mod:`llmcompiler.driver.retune`); print
+    a line per module and a summary. Returns 0, or 1 when some module failed.
+
+    Raises:
+        UsageError: PROGRAM files or options that only corpus tuning takes.
+        InputError: --from-build with no database, or an unreadable --compile-commands.
+        LLMCError: the tuning database cannot be read or written.
+    """
+    from llmcompiler.driver import retune as build
+    from llmcompiler.driver.db import TuningDB, database_path
+
+    extra = [o for o, v in (("PROGRAM", args.files), ("--ray", args.ray)) if v]
+    if extra or args.validate:
+        raise UsageError("--from-build and --compile-commands take no PROGRAM, --ray, --validate")
+    path = args.db or str(database_path())
+    if args.from_build and not os.path.exists(path):
+        raise InputError(f"{path}: no such tuning database (build with llmc cc first)")
+    commands = []
+    if args.compile_commands:
+        commands = build.commands_from_compile_commands(args.compile_commands)
+    rows = []
+    with TuningDB(path) as db:
+        if args.from_build:
+            commands = build.commands_from_log(db) + commands
+        tuned = build.retune(commands, db, args.objective, args.budget, common.job_count(args))
+        for row in progress(tuned, len(commands), "autotuning"):
+            rows.append(row)
+            if row.error:
+                error(f"{row.name}: {row.error}")
+                continue
+            kept = "stored" if row.stored else "kept the stored list"
+            gain = f"{row.improvement_pct:.2f}% smaller"
+            print(
+                f"{printable(row.name)}: {row.before} -> {row.after} ({gain}, {kept})", flush=True
+            )
+    ok = [r for r in rows if not r.error]
+    before, after = sum(r.before or 0 for r in ok), sum(r.after or 0 for r in ok)
+    print(
+        f"{len(ok)} modules in {printable(path)}: {sum(r.stored for r in ok)} new or better "
+        f"lists stored; "
+        f"{before} -> {after} ({100.0 * (before - after) / (before or 1):.2f}% smaller); "
+        f"{len(rows) - len(ok)} failed",
+        file=sys.stderr,
+    )
+    return 1 if len(ok) < len(rows) else 0
 
 
 def run_coreset(args: argparse.Namespace) -> int:

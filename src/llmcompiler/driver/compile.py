@@ -12,7 +12,11 @@ For each source of a compile command:
    applies the stored list with opt-19. A miss searches within ``$LLMC_CC_BUDGET``
    seconds (the built-in model's lists first, then the target's coreset, then
    evolution), keeps the result only where the object is smaller than ``clang -Oz``'s
-   with the same options, and stores it.
+   with the same options, and stores it. The budget follows the module's size
+   (:func:`llmcompiler.search.budget.plan`): raised to afford a few evaluations of a
+   larger module, up to ``$LLMC_CC_MAX_BUDGET`` seconds (the most one module's search
+   takes, default 10). A module too large even for that is compiled with clang's -Oz
+   pipeline, logged ``large`` and not stored: ``llmc autotune --from-build`` tunes it.
 3. **Object**: clang-19 with the user's flags compiles the tuned bitcode
    (``-x ir``, no LLVM passes), so every code generation option applies.
 
@@ -40,6 +44,10 @@ from llmcompiler.errors import EvaluationError, LLMCError
 #: seconds of search for a module the database does not know
 BUDGET_VARIABLE = "LLMC_CC_BUDGET"
 DEFAULT_BUDGET = 1.0
+#: the most seconds a miss's budget may be raised to for a large module; a module whose
+#: few evaluations cost more is not searched at build time (logged "large")
+MAX_BUDGET_VARIABLE = "LLMC_CC_MAX_BUDGET"
+DEFAULT_MAX_BUDGET = 10.0
 #: "size" (binary size, the default) or "instcount" (IR instructions)
 OBJECTIVE_VARIABLE = "LLMC_CC_OBJECTIVE"
 #: tests only: "1" makes every compile fail inside llmc (after the IR step)
@@ -62,12 +70,16 @@ class Settings:
             ($LLMC_CC_BUDGET; 0 tries -Oz alone, and stores it).
         objective: "size" or "instcount" ($LLMC_CC_OBJECTIVE).
         fail: fail inside llmc on purpose ($LLMC_CC_FAIL=1; for tests of the fallback).
+        max_budget: the most seconds one module's search may take ($LLMC_CC_MAX_BUDGET):
+            ``budget`` is raised up to it for a large module, and cut to it when larger;
+            a module too large to search within it is not searched.
     """
 
     db: Path
     budget: float = DEFAULT_BUDGET
     objective: str = "size"
     fail: bool = False
+    max_budget: float = DEFAULT_MAX_BUDGET
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -76,18 +88,29 @@ class Settings:
         Raises:
             LLMCError: a budget that is not a non-negative number, or an unknown objective.
         """
-        text = environ.get(BUDGET_VARIABLE) or str(DEFAULT_BUDGET)
-        try:
-            budget = float(text)
-        except ValueError:
-            budget = math.nan
-        if not (math.isfinite(budget) and budget >= 0):
-            raise LLMCError(f"{BUDGET_VARIABLE}={text!r} is not a number of seconds")
+        budget = _seconds(environ, BUDGET_VARIABLE, DEFAULT_BUDGET)
+        max_budget = _seconds(environ, MAX_BUDGET_VARIABLE, DEFAULT_MAX_BUDGET)
         objective = environ.get(OBJECTIVE_VARIABLE) or "size"
         if objective not in ("size", "instcount"):
             raise LLMCError(f"{OBJECTIVE_VARIABLE}={objective!r}: expected size or instcount")
         fail = environ.get(FAIL_VARIABLE, "") not in ("", "0")
-        return cls(database_path(environ), budget, objective, fail)
+        return cls(database_path(environ), budget, objective, fail, max_budget)
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """The number of seconds in ``$name`` (``default`` when unset or empty).
+
+    Raises:
+        LLMCError: not a finite, non-negative number.
+    """
+    text = environ.get(name) or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise LLMCError(f"{name}={text!r} is not a number of seconds")
+    return value
 
 
 def compile_command(
@@ -188,7 +211,7 @@ def _tune_and_emit(
     tmp: str,
 ) -> dict:
     """Look the module up, apply or search its pass list, write the object; returns the
-    log fields of the outcome (hit or miss).
+    log fields of the outcome (hit, miss, or large: too large to search now).
 
     Raises:
         LLMCError: the module, the database, a pass list or code generation failed.
@@ -196,10 +219,10 @@ def _tune_and_emit(
     from llmcompiler.llvm import berkeley_size
     from llmcompiler.pipeline import OZ
     from llmcompiler.program import program_from_ir
+    from llmcompiler.search.budget import plan
 
-    ir = Path(ir_path).read_bytes()
-    program = program_from_ir(ir, source.path)
-    key = Key(program.hash, program.triple, codegen_key(command.flags), settings.objective)
+    program = program_from_ir(Path(ir_path).read_bytes(), source.path)
+    key = module_key(program, command, settings.objective)
     fields = {
         "hash": key.hash,
         "triple": key.triple,
@@ -208,39 +231,91 @@ def _tune_and_emit(
     }
     entry = db.lookup(key)
     if entry is not None:
-        obj = _emit(driver, command, ir_path, entry.pipeline, program.triple, tmp)
+        obj = emit_object(driver, command, ir_path, entry.pipeline, program.triple, tmp)
         _write(source.output, obj)
         size = berkeley_size(obj).binary_size
         return {**fields, "outcome": "hit", "size": size, "oz_size": entry.oz_size}
-    result = _search(program, settings)
-    tuned = _emit(driver, command, ir_path, result.pipeline, program.triple, tmp)
+    budget, cap = min(settings.budget, settings.max_budget), settings.max_budget
+    decision = plan(instruction_count(program), budget, cap, settings.objective)
+    if not decision.search:  # clang -Oz's object; nothing stored: autotune's to tune
+        obj = emit_object(driver, command, ir_path, OZ, program.triple, tmp)
+        _write(source.output, obj)
+        size = berkeley_size(obj).binary_size
+        large = {"outcome": "large", "size": size, "oz_size": size, "message": decision.reason}
+        return {**fields, **large}
+    seconds = decision.seconds if settings.budget > 0 else 0.0  # 0: -Oz alone, as asked
+    result = search_module(program, settings.objective, seconds)
+    entry, obj = measured_entry(driver, command, ir_path, program.triple, result, tmp, seconds)
+    _write(source.output, obj)
+    db.store(key, entry)
+    return {**fields, "outcome": "miss", "size": entry.size, "oz_size": entry.oz_size}
+
+
+def module_key(program, command: Command, objective: str) -> Key:
+    """The tuning database's key of a compile's module: its hash and triple, the
+    command's code generation options (:func:`codegen_key`) and the objective."""
+    return Key(program.hash, program.triple, codegen_key(command.flags), objective)
+
+
+def instruction_count(program) -> int:
+    """IR instructions in ``program``'s defined functions (what its search would cost:
+    :func:`llmcompiler.search.budget.plan`)."""
+    from llmcompiler.llvm import Module
+
+    with Module.parse(program.bitcode, "module") as module:
+        return module.instruction_count()
+
+
+def measured_entry(
+    driver: str,
+    command: Command,
+    ir_path: str,
+    triple: str,
+    result,
+    tmp: str,
+    budget: float,
+    found_by: str = "search",
+) -> tuple[Entry, bytes]:
+    """The entry to store for a search's ``result`` (a TuneResult) and the object to
+    write, both measured with the user's flags: the search measured llc-19's objects,
+    and the user's options (sections, PIC, CPU) may change the comparison, so for the
+    size objective the list is kept only where its object is smaller than clang -Oz's.
+
+    Raises:
+        PipelineError, EvaluationError: as :func:`emit_object`.
+    """
+    from llmcompiler.llvm import berkeley_size
+    from llmcompiler.pipeline import OZ
+
+    pipeline = result.pipeline
+    tuned = emit_object(driver, command, ir_path, pipeline, triple, tmp)
     size = berkeley_size(tuned).binary_size
     oz_size = None
-    pipeline = result.pipeline
-    if settings.objective == "size":
-        # the search measured llc-19's objects; the user's options (sections, PIC, CPU)
-        # may change the comparison: keep the list only where this object is smaller
-        oz_obj = tuned if pipeline == OZ else _emit(driver, command, ir_path, OZ, "", tmp)
+    if result.objective == "size":
+        oz_obj = tuned if pipeline == OZ else emit_object(driver, command, ir_path, OZ, "", tmp)
         oz_size = berkeley_size(oz_obj).binary_size
         if oz_size <= size:
             pipeline, tuned, size = OZ, oz_obj, oz_size
-    _write(source.output, tuned)
     entry = Entry(
         pipeline,
         size,
         oz_size,
         result.best.instcount if pipeline == result.pipeline else result.oz.instcount,
         result.oz.instcount,
-        "search",
-        settings.budget,
+        found_by,
+        budget,
     )
-    db.store(key, entry)
-    return {**fields, "outcome": "miss", "size": size, "oz_size": oz_size}
+    return entry, tuned
 
 
-def _search(program, settings: Settings):
-    """Search a pass list for ``program`` within the budget (a TuneResult; never worse
-    than -Oz as llc-19 measures it)."""
+def search_module(program, objective: str, seconds: float):
+    """Search a pass list for ``program`` within ``seconds`` (the built-in model's lists,
+    then the target's coreset, then evolution); returns a TuneResult, never worse than
+    -Oz as llc-19 measures it.
+
+    Raises:
+        LLMCError: -Oz itself fails on the module.
+    """
     from llmcompiler.engine import Evaluator
     from llmcompiler.model.loading import load_pass_list_model
     from llmcompiler.search.coreset import coreset_for
@@ -249,8 +324,8 @@ def _search(program, settings: Settings):
 
     model = load_pass_list_model("builtin")
     config = TuneConfig(
-        budget=Budget(settings.budget),
-        metric=settings.objective,
+        budget=Budget(seconds),
+        metric=objective,
         coreset=coreset_for(program.triple).pipelines,
         model=model,
     )
@@ -261,7 +336,7 @@ def _search(program, settings: Settings):
         model.close()
 
 
-def _emit(
+def emit_object(
     driver: str, command: Command, ir_path: str, pipeline: str, triple: str, tmp: str
 ) -> bytes:
     """The object for the module at ``ir_path`` after ``pipeline`` (``default<Oz>``:

@@ -4,7 +4,8 @@
 triple, codegen key, objective): a later compile of the same module with the same code
 generation options applies it without searching. ``compiles`` logs every compile (its
 command line and working directory, so ``llmc autotune`` can later re-tune a build's
-modules, and the outcome: hit, miss, fallback or error).
+modules, and the outcome: hit, miss, large (too large to search at build time: clang
+-Oz's object, nothing stored), fallback or error).
 
 Many compilers write at once under ``make -j``: the file is in WAL mode (readers never
 wait for the writer), each write is one short ``BEGIN IMMEDIATE`` transaction, and a
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS compiles (
 );
 """
 #: the outcomes a compile logs
-OUTCOMES = ("hit", "miss", "fallback", "error")
+OUTCOMES = ("hit", "miss", "large", "fallback", "error")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from llmcompiler.driver.argv import PASSTHROUGH, classify, strip_launcher
 from llmcompiler.driver.compile import call, compile_command
+from llmcompiler.driver.link import lto_mode
 from llmcompiler.errors import LLMCError
 
 
@@ -29,6 +30,10 @@ def main(argv: Sequence[str] | None = None, cxx: bool = False) -> int:
         from llmcompiler.llvm.toolchain import tool
 
         driver = tool("clang++" if cxx else "clang")
+        if lto_mode(args):  # -flto: whole-program mode (llmcompiler.driver.lto)
+            from llmcompiler.driver.lto import run as run_lto
+
+            return run_lto(args, driver, name)
         command = classify(args)
         if command.kind == PASSTHROUGH:
             return call([driver, *args])
