@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml scripts/install-llvm.sh scripts/install-cross
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m compileall -q src  # bytecode even where PYTHONDONTWRITEBYTECODE is set: llmc cc starts in milliseconds
 	touch $@
 
 demo: setup

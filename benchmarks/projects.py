@@ -124,7 +124,11 @@ class Project:
     binaries: tuple[str, ...]  # linked outputs, relative to the build folder
     # build-system arguments; "{cflags}" becomes --cflags
     args: tuple[str, ...]
-    check: Callable[[Path], Check]
+    check: Callable[[Path, Sequence[str]], Check]
+    # build-system arguments for link flags ("{ldflags}") and LLVM's archive tools, added
+    # for whole-program builds (bitcode objects) and cross builds
+    link_args: tuple[str, ...] = ()
+    cross: bool = False  # its check runs under an emulator (cross builds)
     fetch_env: tuple[tuple[str, str], ...] = field(default=())  # for the registry client
 
 
@@ -169,28 +173,30 @@ def _small_stack() -> None:
     resource.setrlimit(resource.RLIMIT_STACK, (soft if hard < 0 else min(soft, hard), hard))
 
 
-def check_lua(out: Path) -> Check:
+def check_lua(out: Path, runner: Sequence[str] = ()) -> Check:
     """workload.lua must print workload.expected, then Lua's test suite (``testes/all.lua``
-    in portable mode, as its ``all`` script runs it) must end with "final OK"."""
-    rc, got = _run_check([out / "lua", WORKLOADS / "lua" / "workload.lua"], cwd=out)
+    in portable mode, as its ``all`` script runs it) must end with "final OK". ``runner``
+    (an emulator's command) goes before the program."""
+    argv = [*runner, out / "lua", WORKLOADS / "lua" / "workload.lua"]
+    rc, got = _run_check(argv, cwd=out)
     workload = _compare("lua", got, WORKLOADS / "lua" / "workload.expected")
     if rc != 0 or not workload.passed:
         return Check(False, f"workload.lua (exit {rc}):\n{workload.output}")
-    argv = ["../lua", "-W", "-e_port=true", "all.lua"]
+    argv = [*runner, "../lua", "-W", "-e_port=true", "all.lua"]
     rc, suite = _run_check(argv, cwd=out / "testes", preexec_fn=_small_stack)
     return Check(rc == 0 and "final OK" in suite, f"{got}\ntestes/all.lua (exit {rc}):\n{suite}")
 
 
-def check_sqlite(out: Path) -> Check:
+def check_sqlite(out: Path, runner: Sequence[str] = ()) -> Check:
     """workload.sql through the built shell (libtool's wrapper, so the built library is
     the one loaded) must print workload.expected."""
     script = (WORKLOADS / "sqlite" / "workload.sql").read_text()
-    rc, got = _run_check([out / "sqlite3", "-batch"], cwd=out, input=script)
+    rc, got = _run_check([*runner, out / "sqlite3", "-batch"], cwd=out, input=script)
     result = _compare("sqlite3", got, WORKLOADS / "sqlite" / "workload.expected")
     return Check(rc == 0 and result.passed, f"sqlite3 (exit {rc}):\n{result.output}")
 
 
-def check_ctest(out: Path) -> Check:
+def check_ctest(out: Path, runner: Sequence[str] = ()) -> Check:
     """The project's own ``ctest`` suite passes."""
     rc, got = _run_check(["ctest", "--output-on-failure", "-j2"], cwd=out)
     return Check(rc == 0, got)
@@ -216,6 +222,8 @@ PROJECTS = {
                 "MYLIBS=-ldl",
             ),
             check=check_lua,
+            link_args=("MYLDFLAGS={ldflags}", "AR=llvm-ar-19 rcu", "RANLIB=llvm-ranlib-19"),
+            cross=True,
             # lupa's setup.py builds its bundled LuaJIT just to report metadata: skip that
             fetch_env=(("LUPA_NO_LUAJIT", "true"),),
         ),
@@ -238,6 +246,12 @@ PROJECTS = {
                 "--disable-editline",
             ),
             check=check_sqlite,
+            link_args=(
+                "LDFLAGS={ldflags}",
+                "AR=llvm-ar-19",
+                "RANLIB=llvm-ranlib-19",
+                "NM=llvm-nm-19",
+            ),
         ),
         Project(
             name="zlib-ng",
@@ -256,6 +270,12 @@ PROJECTS = {
                 "-DWITH_GTEST=OFF",  # GoogleTest would be downloaded at configure time
             ),
             check=check_ctest,
+            link_args=(
+                "-DCMAKE_EXE_LINKER_FLAGS={ldflags}",
+                "-DCMAKE_SHARED_LINKER_FLAGS={ldflags}",
+                "-DCMAKE_AR={llvm-ar}",
+                "-DCMAKE_RANLIB={llvm-ranlib}",
+            ),
         ),
     )
 }
@@ -417,11 +437,14 @@ def build(
     env: Mapping[str, str] | None = None,
     jobs: int = 2,
     timeout: float = 7200,
+    ldflags: str | None = None,
 ) -> Build:
     """Build project ``name`` from ``src`` into ``out`` (emptied first) with the compiler
     command ``cc`` (e.g. ``clang-19`` or ``/abs/bin/llmc cc``) and ``cflags`` in place of
     the project's optimization flags; ``env`` is added to the environment of every step,
-    ``timeout`` (seconds) bounds each step. Returns the binaries and the wall time.
+    ``timeout`` (seconds) bounds each step. ``ldflags`` (not None) are given to the
+    project's link steps, with LLVM's archive tools (for bitcode objects or another
+    target's). Returns the binaries and the wall time.
 
     Raises:
         ProjectError: an unknown name.
@@ -431,6 +454,16 @@ def build(
     src, out = Path(src).resolve(), Path(out).resolve()
     shutil.rmtree(out, ignore_errors=True)
     args = [a.replace("{cflags}", cflags) for a in p.args]
+    if ldflags is not None:
+        tools = {
+            "{llvm-ar}": shutil.which("llvm-ar-19"),
+            "{llvm-ranlib}": shutil.which("llvm-ranlib-19"),
+        }
+        for a in p.link_args:
+            a = a.replace("{ldflags}", ldflags)
+            for k, v in tools.items():
+                a = a.replace(k, v or k)
+            args.append(a)
     step_env = {**os.environ, **(env or {})}
     steps: list[tuple[list, Path]]
     if p.system == "make":
@@ -465,10 +498,11 @@ def build(
     return Build(name, out, binaries, seconds, log_path)
 
 
-def check(name: str, out: str | os.PathLike) -> Check:
-    """Run project ``name``'s tests or workload against the build in ``out``.
-    Raises ProjectError for an unknown name; a failing test is a Check, not an error."""
-    return project(name).check(Path(out).resolve())
+def check(name: str, out: str | os.PathLike, runner: Sequence[str] = ()) -> Check:
+    """Run project ``name``'s tests or workload against the build in ``out``, each
+    program behind ``runner`` (an emulator, for a cross build). Raises ProjectError for
+    an unknown name; a failing test is a Check, not an error."""
+    return project(name).check(Path(out).resolve(), runner)
 
 
 def binary_size(path: str | os.PathLike) -> int:
@@ -496,76 +530,143 @@ def llmc_cc(bin_dir: str | os.PathLike) -> str:
     return f"{llmc} cc"
 
 
+@dataclass(frozen=True)
+class Mode:
+    """One way of building every project."""
+
+    label: str  # the table's name for it
+    llmc: bool  # built with llmc cc (else the --cc compiler)
+    lto: bool = False  # -flto at compile and link time
+    database: str = ""  # "fresh": emptied first; "": the one the previous mode used
+    autotune: bool = False  # llmc autotune --from-build on that database first
+
+
+#: every mode, in the order they run (warm and tuned reuse the database of the modes
+#: before them)
+MODES = {
+    "clang": Mode("clang -Oz", llmc=False),
+    "cold": Mode("llmc cc cold", llmc=True, database="fresh"),
+    "warm": Mode("llmc cc warm", llmc=True),
+    "tuned": Mode("llmc cc tuned", llmc=True, autotune=True),
+    "clang-lto": Mode("clang -flto", llmc=False, lto=True),
+    "lto": Mode("llmc cc -flto", llmc=True, lto=True, database="fresh"),
+}
+
 HEADER = (
-    f"{'project':<8} {'system':<9} {'compiler':<13} {'binaries':<34} "
-    f"{'text+data':>10} {'build s':>8}  tests"
+    f"{'project':<8} {'system':<9} {'build':<14} {'binaries':<34} "
+    f"{'text+data':>10} {'vs -Oz':>8} {'build s':>8} {'tune s':>7}  tests"
 )
 
 
-def _row(p: Project, label: str, b: Build, sizes: list[int], result: Check) -> str:
+def _row(p: Project, mode: Mode, b: Build, sizes: list[int], base: int | None, result, tune):
     names = ",".join(Path(x).name for x in p.binaries)
+    pct = f"{100.0 * (sum(sizes) - base) / base:+.2f}%" if base else "-"
+    tuned = f"{tune:.1f}" if tune is not None else "-"
     return (
-        f"{p.name:<8} {p.system:<9} {label:<13} {names:<34} {sum(sizes):>10} "
-        f"{b.seconds:>8.1f}  {'pass' if result.passed else 'FAIL'}"
+        f"{p.name:<8} {p.system:<9} {mode.label:<14} {names:<34} {sum(sizes):>10} {pct:>8} "
+        f"{b.seconds:>8.1f} {tuned:>7}  {'pass' if result.passed else 'FAIL'}"
     )
 
 
-def _built(p, src, out, cc, label, args, env) -> tuple[Build, list[int], Check]:
-    print(f"{p.name}: building with {cc} {args.cflags} ...", file=sys.stderr, flush=True)
-    b = build(p.name, src, out, cc, args.cflags, env=env, jobs=args.jobs)
-    sizes = [binary_size(x) for x in b.binaries]
-    print(f"{p.name}: checking the {label} build ...", file=sys.stderr, flush=True)
-    result = check(p.name, b.out)
-    if not result.passed:
-        tail = "\n".join(result.output.splitlines()[-25:])
-        print(f"{p.name}: the {label} build FAILED its check:\n{tail}", file=sys.stderr)
-    return b, sizes, result
+def _cross(args: argparse.Namespace) -> tuple[list[str], list[str], list[str]]:
+    """(compiler flags, link flags, runner) of ``--target``: none for the host.
+    Raises ProjectError when programs of that target cannot be linked and run here."""
+    if not args.target:
+        return [], [], []
+    from llmcompiler.llvm.runtime import runtime_for, why_not
+
+    runtime = runtime_for(args.target)
+    if runtime is None:
+        raise ProjectError(f"--target {args.target}: {why_not(args.target)}")
+    compile_flags = [f for f in runtime.link[1:] if f != "-fuse-ld=lld"]
+    return compile_flags, ["-fuse-ld=lld"], list(runtime.prefix)
+
+
+def _autotune(llmc: str, db: Path, args: argparse.Namespace) -> float:
+    """``llmc autotune --from-build`` on ``db``; returns its wall time.
+    Raises BuildError when it fails."""
+    argv = [llmc, "autotune", "--from-build", "--db", str(db)]
+    argv += ["--budget", str(args.tune_budget), "--jobs", str(args.jobs)]
+    print(f"  $ {shlex.join(argv)}", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    rc, said = _run_check(argv, cwd=Path.cwd(), timeout=4 * 3600)
+    if rc != 0:
+        tail = "\n".join(said.strip().splitlines()[-8:])
+        raise BuildError(f"llmc autotune --from-build failed (exit {rc}):\n{tail}")
+    return time.perf_counter() - start
 
 
 def run(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.projects.split(",") if n.strip()]
     chosen = [project(n) for n in names]
+    modes = [MODES[m] for m in args.modes]
     work = Path(args.work).resolve()
-    compilers = [(args.cc, Path(shlex.split(args.cc)[0]).name, {})]
-    if args.llmc:
-        db = work / "llmc-tuning.sqlite"
-        for stale in work.glob("llmc-tuning.sqlite*"):
-            stale.unlink()
-        work.mkdir(parents=True, exist_ok=True)
-        env = {"LLMC_CC_DB": str(db)}
-        if args.budget is not None:
-            env["LLMC_CC_BUDGET"] = str(args.budget)
-        compilers.append((llmc_cc(Path(sys.executable).parent), "llmc cc", env))
+    (work / "db").mkdir(parents=True, exist_ok=True)
+    flags, ldflags, runner = _cross(args)
+    llmc = ""
+    if any(m.llmc for m in modes):
+        llmc = llmc_cc(Path(sys.executable).parent).removesuffix(" cc")
+    if args.target and (not_cross := [p.name for p in chosen if not p.cross]):
+        raise ProjectError(f"--target: {', '.join(not_cross)} cannot be checked cross-built")
     failures = 0
-    diffs: list[str] = []
     print(HEADER, flush=True)
     for p in chosen:
         try:
             print(f"{p.name}: fetching {p.package} {p.version} ...", file=sys.stderr, flush=True)
             src = fetch(p.name, work / "src")
-            sizes_by = {}
-            for cc, label, env in compilers:
-                out = work / "build" / f"{p.name}-{label.replace(' ', '-')}"
-                b, sizes, result = _built(p, src, out, cc, label, args, env)
-                failures += not result.passed
-                sizes_by[label] = sizes
-                print(_row(p, label, b, sizes, result), flush=True)
-        except (ProjectError, LLMCError) as err:
+        except ProjectError as err:
             failures += 1
             print(f"{p.name}: error: {err}", file=sys.stderr, flush=True)
             continue
-        if len(sizes_by) == 2:
-            (base_label, base), (_, new) = sizes_by.items()
-            for rel, a, z in zip(p.binaries, base, new):
-                pct = 100.0 * (z - a) / a if a else 0.0
-                diffs.append(
-                    f"{p.name:<8} {Path(rel).name:<16} {a:>10} {z:>10} {z - a:>+9} {pct:>+8.2f}%"
+        base, db = None, None
+        for key, mode in zip(args.modes, modes):
+            cc = f"{llmc} cc" if mode.llmc else args.cc
+            cc = shlex.join([*shlex.split(cc), *flags])
+            env: dict[str, str] = {}
+            tune = None
+            try:
+                if mode.llmc:
+                    if mode.database == "fresh" or db is None:
+                        db = work / "db" / f"{p.name}-{key}.sqlite"
+                        for stale in db.parent.glob(db.name + "*"):
+                            stale.unlink()
+                    env["LLMC_CC_DB"] = str(db)
+                    if args.budget is not None:
+                        env["LLMC_CC_BUDGET"] = str(args.budget)
+                    if mode.autotune:
+                        tune = _autotune(llmc, db, args)
+                cflags = f"{args.cflags} -flto" if mode.lto else args.cflags
+                link = [*ldflags, *([args.cflags, "-flto", "-fuse-ld=lld"] if mode.lto else [])]
+                out = work / "build" / f"{p.name}-{key}"
+                print(
+                    f"{p.name}: building {mode.label}: {cc} {cflags} ...",
+                    file=sys.stderr,
+                    flush=True,
                 )
-    if diffs:
-        print(
-            f"\n{'project':<8} {'binary':<16} {base_label:>10} {'llmc cc':>10} {'diff':>9} {'%':>9}"
-        )
-        print("\n".join(diffs))
+                b = build(
+                    p.name,
+                    src,
+                    out,
+                    cc,
+                    cflags,
+                    env=env,
+                    jobs=args.jobs,
+                    ldflags=shlex.join(dict.fromkeys(link)) if link else None,
+                )
+                sizes = [binary_size(x) for x in b.binaries]
+                print(f"{p.name}: checking {mode.label} ...", file=sys.stderr, flush=True)
+                result = check(p.name, b.out, runner)
+            except (ProjectError, LLMCError) as err:
+                failures += 1
+                print(f"{p.name}: {mode.label}: error: {err}", file=sys.stderr, flush=True)
+                continue
+            if not result.passed:
+                failures += 1
+                tail = "\n".join(result.output.splitlines()[-25:])
+                print(f"{p.name}: {mode.label} FAILED its check:\n{tail}", file=sys.stderr)
+            if key == "clang":
+                base = sum(sizes)
+            print(_row(p, mode, b, sizes, base, result, tune), flush=True)
     return 1 if failures else 0
 
 
@@ -578,9 +679,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cflags", default="-Oz", help="in place of each project's -O flags")
     ap.add_argument("--work", default=str(ROOT / "build" / "projects"), help="sources, builds")
     ap.add_argument("--jobs", type=int, default=2, help="parallel build jobs (default 2)")
-    ap.add_argument("--llmc", action="store_true", help="also build with llmc cc and compare")
+    ap.add_argument(
+        "--modes",
+        default="clang",
+        help=f"comma-separated builds, in this order: {', '.join(MODES)} (default clang)",
+    )
+    ap.add_argument("--llmc", action="store_true", help="same as --modes clang,cold")
+    ap.add_argument("--all", action="store_true", help="every mode: --modes " + ",".join(MODES))
     ap.add_argument("--budget", type=float, help="LLMC_CC_BUDGET for the llmc cc builds")
+    ap.add_argument(
+        "--tune-budget", type=float, default=10.0, help="autotune's seconds per module (tuned)"
+    )
+    ap.add_argument("--target", help="cross-build for this triple, checked under its emulator")
     args = ap.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if args.llmc:
+        modes += ["clang", "cold"]
+    if args.all:
+        modes = list(MODES)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        ap.error(f"unknown mode {unknown[0]!r}; known: {', '.join(MODES)}")
+    args.modes = [m for m in MODES if m in modes]
     try:
         return run(args)
     except ProjectError as err:

@@ -23,9 +23,10 @@ import warnings
 from collections.abc import Iterator, Sequence
 
 from llmcompiler import __version__
-from llmcompiler.cli.report import error, printable, warning
-from llmcompiler.engine.cache import CacheWarning
 from llmcompiler.errors import LLMCError
+
+# The command groups, the report helpers and the engine are imported when a command
+# other than ``llmc cc`` runs: a compiler launcher starts in a few milliseconds.
 
 #: the command groups (modules of this package), in the order ``llmc --help`` lists them;
 #: imported when the parser is built, so ``llmc cc`` starts without them
@@ -54,6 +55,8 @@ class _Parser(argparse.ArgumentParser):
     sequences or undecodable bytes (a file name), which reach the terminal escaped."""
 
     def error(self, message: str):
+        from llmcompiler.cli.report import printable
+
         super().error(printable(message))
 
 
@@ -91,6 +94,8 @@ def _signals_and_warnings() -> Iterator[None]:
     """While a command runs: SIGINT and SIGTERM raise KeyboardInterrupt (Terminated) in
     the main thread, and a :class:`CacheWarning` from the library becomes one
     ``llmc: warning:`` line."""
+    from llmcompiler.cli.report import warning
+    from llmcompiler.engine.cache import CacheWarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, CacheWarning):
@@ -130,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from llmcompiler.cli import cc
 
         return cc.run(argv[0], argv[1:])
+    from llmcompiler.cli.report import error
+
     args = build_parser().parse_args(argv)
     try:
         with _signals_and_warnings():

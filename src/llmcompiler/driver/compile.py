@@ -27,6 +27,8 @@ command at ``-Oz`` instead (:meth:`Command.fallback_args`). Every compile is log
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import subprocess
@@ -50,6 +52,9 @@ MAX_BUDGET_VARIABLE = "LLMC_CC_MAX_BUDGET"
 DEFAULT_MAX_BUDGET = 10.0
 #: "size" (binary size, the default) or "instcount" (IR instructions)
 OBJECTIVE_VARIABLE = "LLMC_CC_OBJECTIVE"
+#: the most bytes of objects the database keeps for hits (suffix K, M or G; 0: none)
+CACHE_SIZE_VARIABLE = "LLMC_CC_CACHE_SIZE"
+DEFAULT_CACHE_SIZE = "2G"
 #: tests only: "1" makes every compile fail inside llmc (after the IR step)
 FAIL_VARIABLE = "LLMC_CC_FAIL"
 #: seconds one evaluation of a pass list may take during a miss's search
@@ -73,6 +78,9 @@ class Settings:
         max_budget: the most seconds one module's search may take ($LLMC_CC_MAX_BUDGET):
             ``budget`` is raised up to it for a large module, and cut to it when larger;
             a module too large to search within it is not searched.
+        cache_size: the most bytes of objects kept for hits ($LLMC_CC_CACHE_SIZE, e.g.
+            500M or 2G as ccache writes it; 0 keeps none): a hit whose object is kept
+            costs the front end alone, no pass list and no code generation.
     """
 
     db: Path
@@ -80,6 +88,7 @@ class Settings:
     objective: str = "size"
     fail: bool = False
     max_budget: float = DEFAULT_MAX_BUDGET
+    cache_size: int = 2 << 30
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -94,7 +103,26 @@ class Settings:
         if objective not in ("size", "instcount"):
             raise LLMCError(f"{OBJECTIVE_VARIABLE}={objective!r}: expected size or instcount")
         fail = environ.get(FAIL_VARIABLE, "") not in ("", "0")
-        return cls(database_path(environ), budget, objective, fail, max_budget)
+        cache = _bytes(environ, CACHE_SIZE_VARIABLE, DEFAULT_CACHE_SIZE)
+        return cls(database_path(environ), budget, objective, fail, max_budget, cache)
+
+
+def _bytes(environ: Mapping[str, str], name: str, default: str) -> int:
+    """The size in ``$name``: bytes, or a number with K, M or G (powers of 1024).
+
+    Raises:
+        LLMCError: not such a size.
+    """
+    text = (environ.get(name) or default).strip()
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
+    number = text[:-1] if scale > 1 else text
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise LLMCError(f"{name}={text!r} is not a size (e.g. 500M or 2G)")
+    return int(value * scale)
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -216,6 +244,55 @@ def _tune_and_emit(
     Raises:
         LLMCError: the module, the database, a pass list or code generation failed.
     """
+    ir = Path(ir_path).read_bytes()
+    kept = object_key(ir, command, driver, settings.objective)
+    cached = db.cached_object(kept) if settings.cache_size else None
+    if cached is not None:  # a hit whose object is kept: no libLLVM, opt or codegen
+        obj, key, entry = cached
+        _write(source.output, obj)
+        return {**_key_fields(key), "outcome": "hit", "size": entry.size, "oz_size": entry.oz_size}
+    fields = _tune_and_emit_module(db, settings, command, source, driver, ir_path, tmp)
+    pipeline = fields.pop("pipeline", None)  # the list the object was made with
+    if pipeline is not None and settings.cache_size:
+        key = Key(fields["hash"], fields["triple"], fields["codegen"], fields["objective"])
+        obj = Path(source.output).read_bytes()
+        db.store_object(kept, key, pipeline, obj, fields["size"], settings.cache_size)
+    return fields
+
+
+def object_key(ir: bytes, command: Command, driver: str, objective: str) -> str:
+    """The key an object is kept under: everything that makes it, but the pass list
+    (checked against the database's list when it is read): the module as clang wrote
+    it (with its source file name), the compiler, the user's flags and the objective."""
+    digest = hashlib.sha256(ir)
+    digest.update(json.dumps([driver, command.opt_level, command.flags, objective]).encode())
+    return digest.hexdigest()
+
+
+def _key_fields(key: Key) -> dict:
+    return {
+        "hash": key.hash,
+        "triple": key.triple,
+        "codegen": key.codegen,
+        "objective": key.objective,
+    }
+
+
+def _tune_and_emit_module(
+    db: TuningDB,
+    settings: Settings,
+    command: Command,
+    source: Source,
+    driver: str,
+    ir_path: str,
+    tmp: str,
+) -> dict:
+    """:func:`_tune_and_emit` for a module whose object is not kept: look up or search
+    its pass list and compile it.
+
+    Raises:
+        LLMCError: as :func:`_tune_and_emit`.
+    """
     from llmcompiler.llvm import berkeley_size
     from llmcompiler.pipeline import OZ
     from llmcompiler.program import program_from_ir
@@ -223,18 +300,14 @@ def _tune_and_emit(
 
     program = program_from_ir(Path(ir_path).read_bytes(), source.path)
     key = module_key(program, command, settings.objective)
-    fields = {
-        "hash": key.hash,
-        "triple": key.triple,
-        "codegen": key.codegen,
-        "objective": key.objective,
-    }
+    fields = _key_fields(key)
     entry = db.lookup(key)
     if entry is not None:
         obj = emit_object(driver, command, ir_path, entry.pipeline, program.triple, tmp)
         _write(source.output, obj)
         size = berkeley_size(obj).binary_size
-        return {**fields, "outcome": "hit", "size": size, "oz_size": entry.oz_size}
+        hit = {"outcome": "hit", "size": size, "oz_size": entry.oz_size}
+        return {**fields, **hit, "pipeline": entry.pipeline}
     budget, cap = min(settings.budget, settings.max_budget), settings.max_budget
     decision = plan(instruction_count(program), budget, cap, settings.objective)
     if not decision.search:  # clang -Oz's object; nothing stored: autotune's to tune
@@ -244,11 +317,28 @@ def _tune_and_emit(
         large = {"outcome": "large", "size": size, "oz_size": size, "message": decision.reason}
         return {**fields, **large}
     seconds = decision.seconds if settings.budget > 0 else 0.0  # 0: -Oz alone, as asked
+    if seconds > 0 and settings.objective == "size":
+        related = db.related(key, os.path.join(os.getcwd(), source.path))
+        reused = related_entry(driver, command, ir_path, program.triple, related, tmp)
+        if reused is not None:
+            entry, obj = reused
+            _write(source.output, obj)
+            db.store(key, entry)
+            note = "the pass list of a related module (the same source or module)"
+            return {
+                **fields,
+                "outcome": "miss",
+                "size": entry.size,
+                "oz_size": entry.oz_size,
+                "message": note,
+                "pipeline": entry.pipeline,
+            }
     result = search_module(program, settings.objective, seconds)
     entry, obj = measured_entry(driver, command, ir_path, program.triple, result, tmp, seconds)
     _write(source.output, obj)
     db.store(key, entry)
-    return {**fields, "outcome": "miss", "size": entry.size, "oz_size": entry.oz_size}
+    miss = {"outcome": "miss", "size": entry.size, "oz_size": entry.oz_size}
+    return {**fields, **miss, "pipeline": entry.pipeline}
 
 
 def module_key(program, command: Command, objective: str) -> Key:
@@ -308,10 +398,42 @@ def measured_entry(
     return entry, tuned
 
 
+def related_entry(
+    driver: str, command: Command, ir_path: str, triple: str, pipelines: list[str], tmp: str
+) -> tuple[Entry, bytes] | None:
+    """The entry and object of the best of ``pipelines`` (lists stored for related
+    modules: :meth:`TuningDB.related`) measured with the user's flags, when one makes
+    the object smaller than clang -Oz's; None otherwise (a list that fails is skipped).
+
+    Raises:
+        PipelineError, EvaluationError: clang -Oz itself fails (:func:`emit_object`).
+    """
+    from llmcompiler.llvm import berkeley_size
+    from llmcompiler.pipeline import OZ
+
+    if not pipelines:
+        return None
+    best = (berkeley_size(emit_object(driver, command, ir_path, OZ, "", tmp)).binary_size, None)
+    oz_size = best[0]
+    for pipeline in pipelines:
+        try:
+            obj = emit_object(driver, command, ir_path, pipeline, triple, tmp)
+        except LLMCError:
+            continue
+        size = berkeley_size(obj).binary_size
+        if size < best[0]:
+            best = (size, (pipeline, obj))
+    if best[1] is None:
+        return None
+    pipeline, obj = best[1]
+    return Entry(pipeline, best[0], oz_size, source="related", budget=0.0), obj
+
+
 def search_module(program, objective: str, seconds: float):
     """Search a pass list for ``program`` within ``seconds`` (the built-in model's lists,
     then the target's coreset, then evolution); returns a TuneResult, never worse than
-    -Oz as llc-19 measures it.
+    -Oz as llc-19 measures it. The found list is minimized after the search (on
+    inflate.c of zlib-ng that took 1 s and made the object 1.1 % smaller).
 
     Raises:
         LLMCError: -Oz itself fails on the module.

@@ -18,6 +18,7 @@ The file is ``$LLMC_CC_DB``, else ``tuning.sqlite`` in the user's cache folder
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -43,6 +44,11 @@ CREATE TABLE IF NOT EXISTS tuned (
     pipeline TEXT NOT NULL, size INTEGER, oz_size INTEGER, instcount INTEGER,
     oz_instcount INTEGER, source TEXT NOT NULL, budget REAL, time REAL NOT NULL,
     PRIMARY KEY (hash, triple, codegen, objective)
+);
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY, hash TEXT NOT NULL, triple TEXT NOT NULL, codegen TEXT NOT NULL,
+    objective TEXT NOT NULL, pipeline TEXT NOT NULL, size INTEGER, bytes INTEGER NOT NULL,
+    data BLOB NOT NULL, used REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS compiles (
     id INTEGER PRIMARY KEY, time REAL NOT NULL, cwd TEXT NOT NULL, compiler TEXT NOT NULL,
@@ -77,7 +83,8 @@ class Entry:
         oz_size: binary size of the ``clang -Oz`` object with the same options.
         instcount: IR instructions after the pipeline (None when not measured).
         oz_instcount: IR instructions after -Oz.
-        source: who found it: "search" (a compile's miss) or "autotune".
+        source: who found it: "search" (a compile's miss), "related" (a list stored
+            for a related module, :meth:`TuningDB.related`) or "autotune".
         budget: the search budget in seconds (None: not limited by time).
         time: when it was stored (seconds since the epoch).
     """
@@ -114,6 +121,14 @@ def database_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("llmcompiler")) / "tuning.sqlite"
 
 
+def _vocabulary_digest() -> str:
+    """A digest of the pass vocabulary file this llmcompiler searches with."""
+    from importlib import resources
+
+    data = resources.files("llmcompiler.data").joinpath("passes_llvm19.toml").read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 class TuningDB:
     """The tuning database at ``path`` (created, with its folder, when missing).
 
@@ -133,7 +148,7 @@ class TuningDB:
         except (OSError, sqlite3.Error) as err:
             raise LLMCError(f"{self.path}: cannot open the tuning database: {err}") from None
         try:
-            self._open()
+            self._open_waiting()
         except sqlite3.DatabaseError as err:
             self.db.close()
             raise LLMCError(f"{self.path}: not an llmc cc tuning database: {err}") from None
@@ -141,8 +156,24 @@ class TuningDB:
             self.db.close()
             raise
 
+    def _open_waiting(self) -> None:
+        """:meth:`_open`, tried again while another process holds a lock it cannot wait
+        for (switching a new file to WAL does not wait: SQLite answers "locked" at once)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as err:
+                busy = "locked" in str(err) or "busy" in str(err)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def _open(self) -> None:
         self.db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        # with WAL, NORMAL loses no committed data on a crash of the process (only, at
+        # worst, the last commits on a power cut) and spares a sync per compile
+        self.db.execute("PRAGMA synchronous=NORMAL")
         tables = {n for (n,) in self.db.execute("SELECT name FROM sqlite_master")}
         if not tables:
             self.db.execute("PRAGMA journal_mode=WAL")  # kept in the file from now on
@@ -150,10 +181,19 @@ class TuningDB:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
-                for key, value in (("kind", KIND), ("schema_version", str(SCHEMA_VERSION))):
+                for key, value in (
+                    ("kind", KIND),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("vocabulary", _vocabulary_digest()),
+                ):
                     self.db.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
         elif "meta" not in tables:
             raise LLMCError(f"{self.path}: not an llmc cc tuning database")
+        elif "objects" not in tables:  # made before objects were kept
+            with self._transaction():
+                self.db.execute(
+                    _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS objects") :].split(";")[0]
+                )
         meta = dict(self.db.execute("SELECT key, value FROM meta"))
         if meta.get("kind") != KIND:
             raise LLMCError(f"{self.path}: not an llmc cc tuning database")
@@ -162,6 +202,22 @@ class TuningDB:
                 f"{self.path}: tuning database schema {meta.get('schema_version')}, "
                 f"expected {SCHEMA_VERSION} (delete the file to start again)"
             )
+        vocabulary = _vocabulary_digest()
+        if meta.get("vocabulary") != vocabulary:
+            self._forget_rejected(vocabulary)
+
+    def _forget_rejected(self, vocabulary: str) -> None:
+        """After the pass vocabulary changed (a pass found to miscompile is excluded),
+        delete the stored lists it now rejects, so that no build applies them again;
+        then record the vocabulary's digest."""
+        from llmcompiler.model.base import candidate_from_pipeline
+
+        with self._transaction():
+            rows = self.db.execute("SELECT DISTINCT pipeline FROM tuned").fetchall()
+            for (pipeline,) in rows:
+                if candidate_from_pipeline(pipeline).pipeline is None:
+                    self.db.execute("DELETE FROM tuned WHERE pipeline=?", (pipeline,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('vocabulary', ?)", (vocabulary,))
 
     def _transaction(self):
         """A write transaction that takes the write lock at once (BEGIN IMMEDIATE), so
@@ -183,6 +239,41 @@ class TuningDB:
         except sqlite3.Error as err:
             raise LLMCError(f"{self.path}: cannot read the tuning database: {err}") from None
         return Entry(*row) if row else None
+
+    def related(self, key: Key, source: str, limit: int = 2) -> list[str]:
+        """Pass lists (not -Oz) stored for modules related to ``key``'s: the same module
+        compiled with other code generation options, then modules compiled from the same
+        ``source`` (an absolute path) for the same target and objective, e.g. a
+        library's PIC and non-PIC objects of one file. Best first, at most ``limit``.
+
+        Raises:
+            LLMCError: the database cannot be read.
+        """
+        from llmcompiler.pipeline import OZ
+
+        base = os.path.basename(source)
+        like = "%" + "".join("\\" + c if c in "%_\\" else c for c in base)
+        try:
+            same = self.db.execute(
+                "SELECT pipeline, size, oz_size FROM tuned WHERE hash=? AND triple=? "
+                "AND objective=? AND codegen<>?",
+                (key.hash, key.triple, key.objective, key.codegen),
+            ).fetchall()
+            logged = self.db.execute(
+                "SELECT DISTINCT c.cwd, c.source, t.pipeline, t.size, t.oz_size "
+                "FROM compiles c JOIN tuned t ON t.hash=c.hash AND t.triple=c.triple AND "
+                "t.codegen=c.codegen AND t.objective=c.objective "
+                "WHERE c.triple=? AND c.objective=? AND c.source LIKE ? ESCAPE '\\' AND c.hash<>?",
+                (key.triple, key.objective, like, key.hash),
+            ).fetchall()
+        except sqlite3.Error as err:
+            raise LLMCError(f"{self.path}: cannot read the tuning database: {err}") from None
+        wanted = os.path.normpath(source)
+        rows = list(same)
+        rows += [r[2:] for r in logged if os.path.normpath(os.path.join(r[0], r[1])) == wanted]
+        gain = [(r[0], (r[2] or 0) - (r[1] or 0)) for r in rows if r[0] != OZ]
+        ordered = sorted(gain, key=lambda g: -g[1])
+        return list(dict.fromkeys(p for p, _ in ordered))[:limit]
 
     def store(self, key: Key, entry: Entry) -> bool:
         """Store ``entry`` for ``key`` unless the entry already there is at least as good
@@ -215,6 +306,72 @@ class TuningDB:
                     ),
                 )
                 return True
+        except sqlite3.Error as err:
+            raise LLMCError(f"{self.path}: cannot write to the tuning database: {err}") from None
+
+    def cached_object(self, key: str) -> tuple[bytes, Key, Entry] | None:
+        """The object stored under ``key`` (:func:`llmcompiler.driver.compile.object_key`)
+        with its module's key and entry, when it was made with the pass list the
+        database holds for that module now (a better list stored since, or a list
+        deleted, makes it stale: None).
+
+        Raises:
+            LLMCError: the database cannot be read.
+        """
+        try:
+            row = self.db.execute(
+                "SELECT o.data, t.hash, t.triple, t.codegen, t.objective, t.pipeline, t.size, "
+                "t.oz_size, t.instcount, t.oz_instcount, t.source, t.budget, t.time "
+                "FROM objects o JOIN tuned t ON t.hash=o.hash AND t.triple=o.triple AND "
+                "t.codegen=o.codegen AND t.objective=o.objective AND t.pipeline=o.pipeline "
+                "WHERE o.key=?",
+                (key,),
+            ).fetchone()
+        except sqlite3.Error as err:
+            raise LLMCError(f"{self.path}: cannot read the tuning database: {err}") from None
+        if row is None:
+            return None
+        return bytes(row[0]), Key(*row[1:5]), Entry(*row[5:])
+
+    def store_object(
+        self, key: str, module: Key, pipeline: str, data: bytes, size: int | None, limit: int
+    ) -> None:
+        """Keep the object ``data`` made from ``module`` with ``pipeline`` under ``key``;
+        then, while all objects take more than ``limit`` bytes, delete the least recently
+        stored ones (``limit`` 0 keeps none).
+
+        Raises:
+            LLMCError: the database cannot be written.
+        """
+        if limit <= 0 or len(data) > limit:
+            return
+        try:
+            with self._transaction():
+                self.db.execute(
+                    "INSERT OR REPLACE INTO objects VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        key,
+                        module.hash,
+                        module.triple,
+                        module.codegen,
+                        module.objective,
+                        pipeline,
+                        size,
+                        len(data),
+                        data,
+                        time.time(),
+                    ),
+                )
+                (total,) = self.db.execute("SELECT COALESCE(SUM(bytes), 0) FROM objects").fetchone()
+                if total > limit:
+                    rows = self.db.execute(
+                        "SELECT key, bytes FROM objects ORDER BY used"
+                    ).fetchall()
+                    for old, n in rows:
+                        if total <= limit * 0.9:
+                            break
+                        self.db.execute("DELETE FROM objects WHERE key=?", (old,))
+                        total -= n
         except sqlite3.Error as err:
             raise LLMCError(f"{self.path}: cannot write to the tuning database: {err}") from None
 

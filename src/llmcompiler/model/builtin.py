@@ -29,11 +29,17 @@ class RankerModel:
         self.name = name
 
     def propose(self, program: Program, k: int) -> list[Candidate]:
-        """The k lists the ranker recommends for ``program``, best first, validated."""
-        return [
-            candidate_from_pipeline(pipeline, score=gain)
-            for pipeline, gain in self.ranker.propose(program, k)
-        ]
+        """The k lists the ranker recommends for ``program``, best first, validated: a
+        list the vocabulary now rejects (a pass found to miscompile since the model was
+        fitted) is passed over for the next one."""
+        out = []
+        for pipeline, gain in self.ranker.propose(program, len(self.ranker.lists)):
+            candidate = candidate_from_pipeline(pipeline, score=gain)
+            if candidate.pipeline is not None:
+                out.append(candidate)
+            if len(out) == k:
+                break
+        return out
 
     def close(self) -> None:
         pass
