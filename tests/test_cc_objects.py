@@ -101,3 +101,24 @@ def test_the_oldest_objects_go_first_beyond_the_limit(tmp_path):
         assert db.cached_object("o4")[1].hash == "m4" and db.cached_object("o1") is None
         db.store_object("big", key, "default<Oz>", bytes(400), 100, limit=350)
         assert db.cached_object("big") is None  # larger than the whole limit: not kept
+
+
+def test_show_stats(work):
+    cc(work)
+    cc(work)
+    folder, env = work
+    argv = [str(BIN / "llmc"), "cc", "--show-stats"]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    lines = dict(line.split(":", 1) for line in proc.stdout.splitlines())
+    assert lines["Compiles"].strip() == "2 (hit 1, miss 1, large 0, fallback 0, error 0)"
+    assert lines["Hit rate"].strip() == "50.0 % of hits and misses"
+    size = (folder / "mix.o").stat().st_size
+    assert lines["Objects kept"].strip() == f"1, {size} bytes of 2.0 GiB"
+    proc = subprocess.run(
+        argv, env={**env, "LLMC_CC_DB": str(folder / "none.sqlite")}, capture_output=True, text=True
+    )
+    assert proc.returncode == 1 and not (folder / "none.sqlite").exists()
+    assert proc.stderr == (
+        f"llmc cc: error: {folder / 'none.sqlite'}: no tuning database yet "
+        "(build with llmc cc first)\n"
+    )

@@ -483,9 +483,9 @@ def emit_object(
     except subprocess.TimeoutExpired:
         raise EvaluationError(f"code generation timed out after {TOOL_TIMEOUT:g} s") from None
     if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
-        first = next((ln for ln in lines if "error" in ln), lines[0])
-        raise EvaluationError(f"code generation failed: {first.strip()}")
+        from llmcompiler.llvm.toolchain import failure_line
+
+        raise EvaluationError(f"code generation failed: {failure_line(proc.stderr)}")
     if proc.stderr:  # a back end's warnings, as clang shows them
         sys.stderr.write(proc.stderr.decode("utf-8", "replace"))
     data = Path(obj).read_bytes()

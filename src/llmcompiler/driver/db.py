@@ -375,6 +375,10 @@ class TuningDB:
         except sqlite3.Error as err:
             raise LLMCError(f"{self.path}: cannot write to the tuning database: {err}") from None
 
+    def object_totals(self) -> tuple[int, int]:
+        """(objects kept, their bytes)."""
+        return self.db.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM objects").fetchone()
+
     def log(self, row: Mapping) -> None:
         """Log one compile: ``row`` holds cwd, compiler, argv (a list), source, output,
         outcome (:data:`OUTCOMES`) and optionally hash, triple, codegen, objective,

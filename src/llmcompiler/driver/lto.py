@@ -64,6 +64,7 @@ from llmcompiler.driver.compile import (
 from llmcompiler.driver.db import Entry, Key, TuningDB, database_path
 from llmcompiler.driver.link import Inputs, Link, classify_link, gather_inputs, without_lto
 from llmcompiler.errors import EvaluationError, LLMCError
+from llmcompiler.llvm.toolchain import failure_line
 
 #: the most seconds a link's search takes (the cap of :func:`llmcompiler.search.budget.plan`;
 #: ``$LLMC_CC_MAX_BUDGET`` when larger): one search per program, at the end of a build,
@@ -385,12 +386,9 @@ def _tool(argv: list[str], what: str) -> str:
     except OSError as err:
         raise LLMCError(f"{what}: {err}") from None
     if proc.returncode != 0:
-        text = proc.stderr.decode("utf-8", "replace").strip()
         # the linker's own line, not clang's "linker command failed" after it
-        lines = [ln for ln in text.splitlines() if "linker command failed" not in ln]
-        lines = lines or text.splitlines() or ["no message"]
-        first = next((ln for ln in lines if "error" in ln or "undefined" in ln), lines[0])
-        raise LLMCError(f"{what} failed: {first.strip()}")
+        first = failure_line(proc.stderr, skip=("linker command failed",), marks=("undefined",))
+        raise LLMCError(f"{what} failed: {first}")
     return proc.stdout.decode("utf-8", "replace")
 
 

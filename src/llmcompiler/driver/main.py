@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None, cxx: bool = False) -> int:
     try:
         from llmcompiler.llvm.toolchain import tool
 
+        if args == ["--show-stats"]:  # not a clang option: ccache's name for it
+            return show_stats()
         driver = tool("clang++" if cxx else "clang")
         if lto_mode(args):  # -flto: whole-program mode (llmcompiler.driver.lto)
             from llmcompiler.driver.lto import run as run_lto
@@ -43,6 +45,28 @@ def main(argv: Sequence[str] | None = None, cxx: bool = False) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+def show_stats() -> int:
+    """Print the tuning database's statistics (:mod:`llmcompiler.driver.stats`); returns 0.
+
+    Raises:
+        InputError: there is no tuning database yet.
+        LLMCError: it cannot be read, or $LLMC_CC_CACHE_SIZE is not a size.
+    """
+    import os
+
+    from llmcompiler.driver.compile import Settings
+    from llmcompiler.driver.db import TuningDB
+    from llmcompiler.driver.stats import format_stats, statistics
+    from llmcompiler.errors import InputError
+
+    settings = Settings.from_environ(os.environ)
+    if not settings.db.exists():
+        raise InputError(f"{settings.db}: no tuning database yet (build with llmc cc first)")
+    with TuningDB(settings.db) as db:
+        print(format_stats(statistics(db), settings.cache_size))
+    return 0
 
 
 def cc_main() -> None:

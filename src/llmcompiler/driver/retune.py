@@ -42,6 +42,7 @@ from llmcompiler.driver.compile import (
 )
 from llmcompiler.driver.db import Entry, Key, TuningDB
 from llmcompiler.errors import InputError, LLMCError
+from llmcompiler.llvm.toolchain import failure_line
 from llmcompiler.program import Program
 
 #: the logged outcomes whose command compiled a module (an ``error`` is the user's)
@@ -181,9 +182,7 @@ def prepare(command: BuildCommand, objective: str, folder: str) -> BuildModule:
     except subprocess.TimeoutExpired:
         raise LLMCError(f"clang timed out after {TOOL_TIMEOUT:g} s") from None
     if proc.returncode != 0:
-        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
-        first = next((ln for ln in lines if "error" in ln), lines[0])
-        raise LLMCError(f"clang failed: {first.strip()}")
+        raise LLMCError(f"clang failed: {failure_line(proc.stderr)}")
     program = program_from_ir(Path(ir_path).read_bytes(), source.path)
     key = module_key(program, parsed, objective)
     name = f"{source.path} ({source.output})"

@@ -141,15 +141,25 @@ def llc_args(filetype: str, triple: str | None = None) -> list[str]:
 def _llc(ir: bytes, filetype: str, timeout: float | None, triple: str | None) -> bytes:
     proc = _run([tool("llc"), *llc_args(filetype, triple)], ir, timeout)
     if proc.returncode != 0:
-        raise EvaluationError("llc-19 failed: " + _failure(proc.stderr, proc.returncode))
+        raise EvaluationError("llc-19 failed: " + failure_line(proc.stderr, proc.returncode))
     return proc.stdout
 
 
-def _failure(stderr: bytes, returncode: int) -> str:
+def failure_line(
+    stderr: bytes, returncode: int = 0, skip: tuple[str, ...] = (), marks: tuple[str, ...] = ()
+) -> str:
     """One line for a failed tool run: its first error line (an ``LLVM ERROR:`` or
-    ``error:``), not the stack dump a crash prints; the signal when it was killed."""
-    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "error" in ln.lower() and not ln.startswith(("#", "Stack"))]
+    ``error:``, or one holding any of ``marks``), not the stack dump a crash prints, nor
+    lines holding any of ``skip``; the signal when it was killed. At most 400 characters."""
+    text = stderr.decode("utf-8", "replace")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not any(s in ln for s in skip)] or lines
+    wanted = ("error", *marks)
+    errors = [
+        ln
+        for ln in lines
+        if any(w in ln.lower() for w in wanted) and not ln.startswith(("#", "Stack"))
+    ]
     first = (errors or lines or ["no message"])[0]
     if returncode < 0:
         first += f" (killed by signal {-returncode})"
