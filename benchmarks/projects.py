@@ -17,12 +17,24 @@ dropped), SQLite's configure CFLAGS (autoconf's -g -O2 dropped), zlib-ng Release
 CMAKE_C_FLAGS_RELEASE=-DNDEBUG (its -O2 dropped). Builds are out of tree (Lua, whose
 makefile builds in place: in a copy). Sizes are llvm-size-19 text + data.
 
-With ``--llmc`` every project is built a second time with ``CC="<venv>/bin/llmc cc"``
-(CMake: ``-DCMAKE_C_COMPILER=<venv>/bin/llmc-cc``) and ``LLMC_CC_DB`` a fresh database in
-the work folder, checked the same way, and the size of each binary compared.
+Builds (``--modes``, or ``--all``; ``--llmc`` is ``clang,cold``), each checked the same
+way and measured against the first:
+
+  clang      clang -Oz (``--cc``, ``--cflags``).
+  cold       ``CC="<venv>/bin/llmc cc"`` (CMake: ``-DCMAKE_C_COMPILER=<venv>/bin/llmc-cc``)
+             with ``LLMC_CC_DB`` a fresh database in the work folder (every file a miss).
+  warm       the same again with that database (every file a hit).
+  tuned      ``llmc autotune --from-build --budget <--tune-budget>`` on that database,
+             then the same build again.
+  clang-lto  clang -Oz -flto, linked by lld (LLVM's ar and ranlib for the bitcode).
+  lto        llmc cc -Oz -flto, whole-program mode, with a fresh database.
+
+``--target TRIPLE`` cross-builds (Lua only) with clang's flags for that triple and lld,
+and runs the checks under its emulator (qemu-user).
 
 Usage: python benchmarks/projects.py [--projects lua,sqlite,zlib-ng] [--cc clang-19]
-       [--cflags -Oz] [--work DIR] [--jobs 2] [--llmc] [--budget SECONDS]
+       [--cflags -Oz] [--work DIR] [--jobs 2] [--modes clang,cold,...|--all|--llmc]
+       [--budget SECONDS] [--tune-budget SECONDS] [--target TRIPLE]
 Needs: clang-19, llvm-size-19, make, cmake, ctest, npm, and pip (the registries).
 """
 
@@ -586,7 +598,7 @@ def _autotune(llmc: str, db: Path, args: argparse.Namespace) -> float:
     """``llmc autotune --from-build`` on ``db``; returns its wall time.
     Raises BuildError when it fails."""
     argv = [llmc, "autotune", "--from-build", "--db", str(db)]
-    argv += ["--budget", str(args.tune_budget), "--jobs", str(args.jobs)]
+    argv += ["--budget-per-program", str(args.tune_budget), "--jobs", str(args.jobs)]
     print(f"  $ {shlex.join(argv)}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     rc, said = _run_check(argv, cwd=Path.cwd(), timeout=4 * 3600)

@@ -90,3 +90,16 @@ def test_cmake_gets_llmc_cc_as_its_own_script():
     args, env = projects.cmake_compiler("/venv/bin/llmc cc")
     assert (args, env) == (["-DCMAKE_C_COMPILER=/venv/bin/llmc-cc"], {})
     assert projects.cmake_compiler("clang-19 -m32") == ([], {"CC": "clang-19 -m32"})
+
+
+def test_unknown_mode_and_cross_builds_a_project_cannot_check(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        projects.main(["--modes", "clang,hot", "--work", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "unknown mode 'hot'; known: clang, cold, warm, tuned, clang-lto, lto" in (
+        capsys.readouterr().err
+    )
+    argv = ["--projects", "zlib-ng", "--target", "aarch64-linux-gnu", "--work", str(tmp_path)]
+    assert projects.main(argv) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("error: --target") and "zlib-ng" in said
