@@ -123,9 +123,9 @@ def database_path(environ: Mapping[str, str] | None = None) -> Path:
 
 def _vocabulary_digest() -> str:
     """A digest of the pass vocabulary file this llmcompiler searches with."""
-    from importlib import resources
+    import llmcompiler.data
 
-    data = resources.files("llmcompiler.data").joinpath("passes_llvm19.toml").read_bytes()
+    data = Path(llmcompiler.data.__file__).with_name("passes_llvm19.toml").read_bytes()
     return hashlib.sha256(data).hexdigest()[:16]
 
 
