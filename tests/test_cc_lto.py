@@ -189,6 +189,35 @@ def test_bitcode_archive_and_native_object(project, env):
     assert "of 3 bitcode files" in row["message"]  # main.o, text.o and table.o
 
 
+def test_mixed_archive_of_bitcode_and_native_members(project, env):
+    # as zlib-ng builds libz-ng.a: most files with -flto, its SIMD files with -fno-lto
+    (project / "main.c").write_text(ARCHIVE_MAIN)
+    (project / "native.c").write_text(NATIVE)
+    for name in ("main.c", "text.c", "table.c"):
+        run([LLMC, "cc", "-flto", "-Os", "-c", name], project, env)
+    run([LLMC, "cc", "-flto", "-fno-lto", "-Os", "-c", "native.c"], project, env)
+    assert not (project / "native.o").read_bytes().startswith(BITCODE)
+    run([tool("llvm-ar"), "rcs", "libmixed.a", "native.o", "text.o", "table.o"], project)
+    proc = run([LLMC, "cc", "-flto", "main.o", "libmixed.a", "-o", "prog"], project, env)
+    assert "warning" not in proc.stderr
+    assert run(["./prog"], project).stdout.startswith("42 ")
+    (row,) = links(env)
+    assert row["outcome"] == "miss" and "of 3 bitcode files" in row["message"]
+
+
+def test_version_script_naming_a_symbol_the_program_drops(project, env):
+    # lld refuses a version script that names a symbol no longer defined, unless told
+    (project / "shape.c").write_text(SHAPE + 'const char shape_copyright[] = "(c)";\n')
+    (project / "shape.map").write_text("{ global: area; local: *; shape_copyright; };\n")
+    run([LLMC, "cc", "-flto", "-fPIC", "-c", "shape.c"], project, env)
+    link = ["-shared", "-fuse-ld=lld", "-Wl,--version-script=shape.map"]
+    proc = run([LLMC, "cc", "-flto", *link, "shape.o", "-o", "libshape.so"], project, env)
+    assert "warning" not in proc.stderr
+    exported = run([tool("llvm-nm"), "-D", "--defined-only", "libshape.so"], project).stdout
+    assert " area" in exported and "shape_copyright" not in exported
+    assert [r["outcome"] for r in links(env)] == ["miss"]
+
+
 SHAPE = """\
 static double square(double x) { return x * x; }
 __attribute__((visibility("hidden"))) double hidden_helper(double r) { return 3.14159 * r; }

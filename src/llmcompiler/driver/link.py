@@ -265,6 +265,18 @@ class Inputs:
     bitcode: list[str] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     references: set[str] = field(default_factory=set)
+    #: archives of both bitcode and native members, by position: the archive of their
+    #: native members alone, which the link takes in their place
+    native_archives: dict[int, str] = field(default_factory=dict)
+
+    def put(self, first: Sequence[str]) -> dict[int, list[str]]:
+        """What :meth:`Link.rewrite` puts in place of the inputs: ``first`` (the joined
+        program) where the first bitcode came from, and each mixed archive's native
+        part in its place."""
+        put = {p: [path] for p, path in self.native_archives.items()}
+        at = min([*self.positions, *self.native_archives])
+        put[at] = [*first, *put.get(at, [])]
+        return put
 
 
 def gather_inputs(link: Link, tmp: str) -> Inputs:
@@ -272,9 +284,13 @@ def gather_inputs(link: Link, tmp: str) -> Inputs:
     objects are taken, members of bitcode archives when they define a symbol still
     undefined; native objects and archives add the symbols they use.
 
+    An archive of both bitcode and native members (a project that compiles some files
+    with ``-fno-lto``) gives its bitcode members like a bitcode archive, and its
+    native members as an archive of their own that the link takes in its place.
+
     Raises:
-        LLMCError: an archive holds both bitcode and native members, or a bitcode
-            archive is linked with ``--whole-archive``.
+        LLMCError: a bitcode archive is linked with ``--whole-archive``, or the native
+            part of a mixed archive cannot be written.
     """
     found = Inputs()
     defined: set[str] = set()
@@ -300,10 +316,7 @@ def gather_inputs(link: Link, tmp: str) -> Inputs:
             continue
         members = _members(path)
         kinds = {data.startswith(BITCODE_MAGIC) for _, data in members}
-        if kinds == {True, False}:
-            raise LLMCError(f"{path}: an archive of both bitcode and native objects")
-        bitcode = True in kinds
-        if bitcode:
+        if True in kinds:
             if link.whole_archive:
                 raise LLMCError(f"{path}: a bitcode archive with --whole-archive")
             folder = os.path.join(tmp, f"archive{n}")
@@ -312,22 +325,47 @@ def gather_inputs(link: Link, tmp: str) -> Inputs:
             for k, (member, data) in enumerate(members):
                 files.append(os.path.join(folder, f"{k}-{os.path.basename(member)}"))
                 Path(files[-1]).write_bytes(data)
-            pending = [(f, _symbols(f).get("", _NONE)) for f in files]
-            found.positions.append(position)
+            # (file, symbols, is native)
+            pending = [
+                (f, _symbols(f).get("", _NONE), not data.startswith(BITCODE_MAGIC))
+                for f, (_, data) in zip(files, members)
+            ]
+            if False in kinds:
+                native = [
+                    f for f, (_, data) in zip(files, members) if not data.startswith(BITCODE_MAGIC)
+                ]
+                found.native_archives[position] = _archive(native, os.path.join(folder, "native.a"))
+            else:
+                found.positions.append(position)
         else:
             table = _symbols(path)
-            pending = [(m, table.get(m, _NONE)) for m, _ in members]
+            pending = [(m, table.get(m, _NONE), True) for m, _ in members]
         changed = True
         while changed:  # an archive is searched again until it adds nothing (GNU ld)
             changed = False
             for item in list(pending):
                 if item[1][0] & undefined:
                     pending.remove(item)
-                    take(item[1], native=not bitcode)
-                    if bitcode:
+                    take(item[1], native=item[2])
+                    if not item[2]:
                         found.bitcode.append(item[0])
                     changed = True
     return found
+
+
+def _archive(members: Sequence[str], path: str) -> str:
+    """Write an archive (with a symbol table) of the object files ``members``, in order;
+    returns ``path``.
+
+    Raises:
+        LLMCError: llvm-ar-19 failed.
+    """
+    from llmcompiler.llvm.toolchain import failure_line, tool
+
+    proc = subprocess.run([tool("llvm-ar"), "rcs", path, *members], capture_output=True)
+    if proc.returncode != 0:
+        raise LLMCError(f"llvm-ar-19 failed: {failure_line(proc.stderr, proc.returncode)}")
+    return path
 
 
 def _symbols(path: str) -> dict[str, tuple[set[str], set[str], set[str]]]:

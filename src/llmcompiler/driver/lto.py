@@ -266,7 +266,7 @@ def _choose(
         _tool(argv, "opt-19")
     paths[CLANG_BUILD] = os.path.join(tmp, "clang-build.out")
     drop = {*inputs.positions, *link.optimization, *link.outputs}
-    rest = link.rewrite(drop, {inputs.positions[0]: prelinked})
+    rest = link.rewrite(drop, inputs.put(prelinked))
     argv = [driver, *size_level(link.opt_level), *rest, "-o", paths[CLANG_BUILD]]
     _tool(argv, "clang -flto -Oz")
     sizes = {which: _linked_size(path) for which, path in paths.items()}
@@ -353,8 +353,11 @@ def _native_argv(link: Link, driver: str, obj: str, output: str, inputs: Inputs)
     """The user's link command without LTO: ``obj`` in place of the first bitcode input,
     the other bitcode inputs and the LTO options removed, writing ``output``."""
     drop = {*inputs.positions, *link.lto, *link.outputs}
-    rest = link.rewrite(drop, {inputs.positions[0]: [obj]})
-    return [driver, QUIET, *rest, "-o", output]
+    rest = link.rewrite(drop, inputs.put([obj]))
+    # a symbol a version script names may be gone once internalized (lld refuses that
+    # by default; GNU ld ignores it, as an LTO link's own internalizing would)
+    lld = any(a.startswith("-fuse-ld=") and a.endswith("lld") for a in link.args)
+    return [driver, QUIET, *rest, *(["-Wl,--undefined-version"] if lld else []), "-o", output]
 
 
 def _codegen(driver: str, link: Link, bitcode: str, output: str, oz: bool = False) -> str:
