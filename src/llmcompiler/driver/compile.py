@@ -16,7 +16,8 @@ For each source of a compile command:
    (:func:`llmcompiler.search.budget.plan`): raised to afford a few evaluations of a
    larger module, up to ``$LLMC_CC_MAX_BUDGET`` seconds (the most one module's search
    takes, default 10). A module too large even for that is compiled with clang's -Oz
-   pipeline, logged ``large`` and not stored: ``llmc autotune --from-build`` tunes it.
+   pipeline, logged ``large``, and stored as -Oz (source "large": the next build hits
+   it; ``llmc autotune --from-build`` tunes it, and a better list replaces it).
 3. **Object**: clang-19 with the user's flags compiles the tuned bitcode
    (``-x ir``, no LLVM passes), so every code generation option applies.
 
@@ -310,12 +311,13 @@ def _tune_and_emit_module(
         return {**fields, **hit, "pipeline": entry.pipeline}
     budget, cap = min(settings.budget, settings.max_budget), settings.max_budget
     decision = plan(instruction_count(program), budget, cap, settings.objective)
-    if not decision.search:  # clang -Oz's object; nothing stored: autotune's to tune
+    if not decision.search:  # clang -Oz's object, stored as such: autotune's to tune
         obj = emit_object(driver, command, ir_path, OZ, program.triple, tmp)
         _write(source.output, obj)
         size = berkeley_size(obj).binary_size
+        db.store(key, Entry(OZ, size, size, source="large", budget=0.0))
         large = {"outcome": "large", "size": size, "oz_size": size, "message": decision.reason}
-        return {**fields, **large}
+        return {**fields, **large, "pipeline": OZ}
     seconds = decision.seconds if settings.budget > 0 else 0.0  # 0: -Oz alone, as asked
     if seconds > 0 and settings.objective == "size":
         related = db.related(key, os.path.join(os.getcwd(), source.path))

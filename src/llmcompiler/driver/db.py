@@ -5,7 +5,7 @@ triple, codegen key, objective): a later compile of the same module with the sam
 generation options applies it without searching. ``compiles`` logs every compile (its
 command line and working directory, so ``llmc autotune`` can later re-tune a build's
 modules, and the outcome: hit, miss, large (too large to search at build time: clang
--Oz's object, nothing stored), fallback or error).
+-Oz's object, stored as -Oz), fallback or error).
 
 Many compilers write at once under ``make -j``: the file is in WAL mode (readers never
 wait for the writer), each write is one short ``BEGIN IMMEDIATE`` transaction, and a
