@@ -263,10 +263,14 @@ def _tune_and_emit(
 
 def object_key(ir: bytes, command: Command, driver: str, objective: str) -> str:
     """The key an object is kept under: everything that makes it, but the pass list
-    (checked against the database's list when it is read): the module as clang wrote
-    it (with its source file name), the compiler, the user's flags and the objective."""
+    (checked against the database's list when it is read): the module as clang wrote it
+    (with its source file name, and its debug information's paths), the compiler, the
+    flags that act on code generation (:func:`codegen_key`: the front end's -I, -D, -W
+    are in the module already, so a build in another folder hits the same objects) and
+    the objective."""
     digest = hashlib.sha256(ir)
-    digest.update(json.dumps([driver, command.opt_level, command.flags, objective]).encode())
+    key = [driver, size_level(command.opt_level), codegen_key(command.flags), objective]
+    digest.update(json.dumps(key).encode())
     return digest.hexdigest()
 
 
