@@ -130,11 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown option. ``llmc cc`` and ``llmc c++`` take clang's arguments verbatim: they
     go to the compiler driver before argparse (:mod:`llmcompiler.cli.cc`).
     """
+    process = argv is None  # the llmc command itself, not a caller's function call
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("cc", "c++"):
         from llmcompiler.cli import cc
 
-        return cc.run(argv[0], argv[1:])
+        return cc.run(argv[0], argv[1:], exec_clang=process)
     from llmcompiler.cli.report import error
 
     args = build_parser().parse_args(argv)

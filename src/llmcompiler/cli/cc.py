@@ -25,8 +25,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         )
 
 
-def run(command: str, argv: Sequence[str]) -> int:
-    """Run ``llmc cc ARGS`` or ``llmc c++ ARGS``; returns the exit status."""
+def run(command: str, argv: Sequence[str], exec_clang: bool = False) -> int:
+    """Run ``llmc cc ARGS`` or ``llmc c++ ARGS``; returns the exit status (with
+    ``exec_clang``, a command that is not ours becomes clang and does not return)."""
     from llmcompiler.driver.main import main
 
-    return main(argv, cxx=COMMANDS[command])
+    return main(argv, cxx=COMMANDS[command], exec_clang=exec_clang)
