@@ -6,7 +6,7 @@
 set -euo pipefail
 arches="arm64 armhf riscv64 i386 ppc64el s390x mips"
 want="lld-19 qemu-user picolibc-arm-none-eabi picolibc-riscv64-unknown-elf"
-want="$want wasi-libc libclang-rt-19-dev-wasm32 make cmake"
+want="$want wasi-libc libclang-rt-19-dev-wasm32 make cmake autoconf automake libtool"
 for a in $arches; do
     want="$want libc6-dev-$a-cross libgcc-12-dev-$a-cross libstdc++-12-dev-$a-cross"
 done
