@@ -158,3 +158,29 @@ def test_from_build_without_a_database(tmp_path, capsys):
     assert "no such tuning database" in capsys.readouterr().err
     assert not os.path.exists(missing)
     assert llmc_main(["autotune", "x.c", "--from-build", "--db", missing]) == 2
+
+
+def test_from_build_on_ray(project, env, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    make(project, {**env, "LLMC_CC_BUDGET": "0"})
+    with TuningDB(env["LLMC_CC_DB"]) as db:
+        old = dict(db.entries())
+    monkeypatch.setenv("LLMC_CC_DB", env["LLMC_CC_DB"])
+    monkeypatch.chdir(tmp_path)
+
+    def local(*args):
+        raise AssertionError("tuned in local processes, not on Ray")
+
+    monkeypatch.setattr("llmcompiler.driver.retune._run", local)
+    argv = ["autotune", "--from-build", "--budget-per-program", "1", "--ray", "local"]
+    try:
+        assert llmc_main(argv) == 0
+    finally:
+        import ray
+
+        ray.shutdown()
+    with TuningDB(env["LLMC_CC_DB"]) as db:
+        new = dict(db.entries())
+    assert new.keys() == old.keys()  # each module tuned on Ray, stored under its key
+    assert all(new[k].size <= old[k].size for k in new)
+    assert all(e.budget == 1.0 for e in new.values() if e.source == "autotune")

@@ -152,9 +152,8 @@ def run_from_build(args: argparse.Namespace) -> int:
     from llmcompiler.driver import retune as build
     from llmcompiler.driver.db import TuningDB, database_path
 
-    extra = [o for o, v in (("PROGRAM", args.files), ("--ray", args.ray)) if v]
-    if extra or args.validate:
-        raise UsageError("--from-build and --compile-commands take no PROGRAM, --ray, --validate")
+    if args.files or args.validate:
+        raise UsageError("--from-build and --compile-commands take no PROGRAM or --validate")
     path = args.db or str(database_path())
     if args.from_build and not os.path.exists(path):
         raise InputError(f"{path}: no such tuning database (build with llmc cc first)")
@@ -165,7 +164,8 @@ def run_from_build(args: argparse.Namespace) -> int:
     with TuningDB(path) as db:
         if args.from_build:
             commands = build.commands_from_log(db) + commands
-        tuned = build.retune(commands, db, args.objective, args.budget, common.job_count(args))
+        jobs = common.job_count(args)
+        tuned = build.retune(commands, db, args.objective, args.budget, jobs, args.ray)
         for row in progress(tuned, len(commands), "autotuning"):
             rows.append(row)
             if row.error:

@@ -243,13 +243,16 @@ def retune(
     objective: str = "size",
     seconds: float = 10.0,
     jobs: int = 1,
+    ray_address: str | None = None,
 ) -> Iterator[Retuned]:
-    """Tune every command's module for ``seconds`` (``jobs`` processes at once) and
+    """Tune every command's module for ``seconds`` (``jobs`` processes at once, or as
+    Ray tasks on the cluster at ``ray_address``: "local", "auto" or an address) and
     store each result in ``db`` under the driver's key; yield a :class:`Retuned` per
     module as it ends (a module that several commands compile is tuned once).
 
     Raises:
-        LLMCError: the database cannot be written, or a tuning process died.
+        LLMCError: the database cannot be written, a tuning process died, or Ray is
+            not installed.
     """
     with tempfile.TemporaryDirectory(prefix="llmc-retune-") as tmp:
         modules: dict[Key, BuildModule] = {}
@@ -262,7 +265,9 @@ def retune(
                 yield Retuned(command.source, error=str(err))
                 continue
             modules.setdefault(module.key, module)
-        for module, found in _run(list(modules.values()), seconds, jobs):
+        todo = list(modules.values())
+        runs = _run_ray(todo, seconds, ray_address) if ray_address else _run(todo, seconds, jobs)
+        for module, found in runs:
             if isinstance(found, str):
                 yield Retuned(module.name, error=found)
                 continue
@@ -284,6 +289,47 @@ def _measure(entry: Entry, objective: str, oz: bool = False) -> int | None:
     if objective == "instcount":
         return entry.oz_instcount if oz else entry.instcount
     return entry.oz_size if oz else entry.size
+
+
+def _tune_shipped(module: BuildModule, ir: bytes, seconds: float) -> Entry | str:
+    """:func:`_tune_quietly` on a machine that may not hold the build's files (a Ray
+    worker): the module's IR comes with the task, and the command runs in its folder
+    where that exists there, else in a temporary one (the IR needs no sources)."""
+    with tempfile.TemporaryDirectory(prefix="llmc-retune-") as tmp:
+        path = os.path.join(tmp, "input.bc")
+        Path(path).write_bytes(ir)
+        cwd = module.cwd if os.path.isdir(module.cwd) else tmp
+        return _tune_quietly(replace(module, ir_path=path, cwd=cwd), seconds)
+
+
+def _run_ray(
+    modules: list[BuildModule], seconds: float, address: str
+) -> Iterator[tuple[BuildModule, Entry | str]]:
+    """Tune the modules as Ray tasks (one CPU each) on the cluster at ``address``; yield
+    (module, entry or why it failed) as each ends. Tasks still running when the caller
+    stops are cancelled.
+
+    Raises:
+        LLMCError: Ray is not installed.
+    """
+    from llmcompiler.engine import parallel
+
+    ray = parallel.connect(address)
+    remote = ray.remote(num_cpus=1)(_tune_shipped)
+    refs = {remote.remote(m, Path(m.ir_path).read_bytes(), seconds): m for m in modules}
+    try:
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            module = refs.pop(ready[0])
+            try:
+                found = ray.get(ready[0])
+            except Exception as err:  # noqa: BLE001 - a lost worker fails its module only
+                found = f"the Ray task failed: {type(err).__name__}: {err}"
+            yield module, found
+    finally:
+        for ref in refs:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
 
 
 def _run(
