@@ -131,6 +131,8 @@ def test_ofast_keeps_its_fast_math():
             "probe",
         ),
         ("-c CMakeCCompilerId.c", "probe"),
+        # try_compile of a project's own file (zlib-ng's cmake/detect-arch.c)
+        ("-o CMakeFiles/cmTC_d7caa.dir/detect-arch.c.o -c /src/cmake/detect-arch.c", "probe"),
         ("-c a.c b.c -o x.o", "several sources"),
         ("-c a.c -o /dev/null", "probe"),
         ("-c a.c -o -", "probe"),
@@ -186,3 +188,13 @@ def test_codegen_key():
     )
     assert codegen_key(["-I", "-fake", "-DX"]) == ""  # a value is not an option
     assert codegen_key([]) == ""
+
+
+def test_a_compile_run_in_cmakes_scratch_folder_is_a_probe(tmp_path, monkeypatch):
+    scratch = tmp_path / "CMakeFiles" / "CMakeTmp"
+    scratch.mkdir(parents=True)
+    monkeypatch.chdir(scratch)
+    c = parse("-c /src/cmake/detect-arch.c -o detect.o")
+    assert c.kind == PASSTHROUGH and "try_compile" in c.reason
+    monkeypatch.chdir(tmp_path)
+    assert parse("-c /src/cmake/detect-arch.c -o detect.o").kind == COMPILE

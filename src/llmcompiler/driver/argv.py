@@ -274,6 +274,11 @@ def classify(args: Sequence[str]) -> Command:
         sources.append((position, path, kind, explicit is not None))
     if len(outputs) > 1:
         return passthrough("several -o options")
+    # CMake's try_compile of a project's own file: its object goes to cmTC_<id>.dir, in
+    # a CMakeTmp or CMakeScratch working directory
+    where = [*(outputs[0].split("/") if outputs else []), *os.getcwd().split("/")]
+    if any(d.startswith("cmTC_") or d in _PROBE_DIRS for d in where):
+        return passthrough("a CMake try_compile probe")
     if outputs and len(sources) > 1:
         return passthrough("-o with several sources (clang reports it)")
     if outputs and outputs[0] in ("-", os.devnull):
