@@ -7,7 +7,9 @@
   SEED, SEED+1, ... (default 1);
 - ``pypi:NAME[==VERSION]``: the C files of a PyPI source distribution (a Python package
   that vendors a C library), downloaded with pip and compiled file by file with its
-  include directories, best effort.
+  include directories, best effort;
+- ``npm:NAME[@VERSION]``: the same for an npm package (a native addon that vendors a C
+  or C++ library), fetched with ``npm pack``.
 
 Each spec expands to :class:`Item` values: one source file each, with what is needed to
 compile it. Nothing is fetched until a spec is expanded.
@@ -15,6 +17,7 @@ compile it. Nothing is fetched until a spec is expanded.
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import json
 import os
@@ -98,6 +101,8 @@ def expand(spec: str, scratch: Path) -> Iterator[Item]:
         yield from csmith(count, first, scratch / "csmith")
     elif spec.startswith("pypi:"):
         yield from pypi(spec[len("pypi:") :], scratch / "pypi")
+    elif spec.startswith("npm:"):
+        yield from npm(spec[len("npm:") :], scratch / "npm")
     else:
         yield from local(spec)
 
@@ -210,18 +215,26 @@ def pypi(requirement: str, dest: Path) -> Iterator[Item]:
             with tarfile.open(archive) as tar:
                 tar.extractall(root, filter="data")
         (root / ".unpacked").touch()
-    license_ = _sdist_license(root)
+    python = sysconfig.get_paths().get("include")
+    extra = [python] if python and os.path.isdir(python) else []
+    yield from _package_items(root, "pypi", name, requirement, _sdist_license(root), extra)
+
+
+def _package_items(
+    root: Path, registry: str, name: str, requirement: str, license_: str, extra: list[str]
+) -> Iterator[Item]:
+    """The C and C++ files of a package unpacked at ``root``, each with its own folder,
+    every folder of the package that holds headers, and ``extra`` as include dirs."""
     sources = sorted(
         p for p in root.rglob("*") if p.suffix in (".c", ".cc", ".cpp") and p.is_file()
     )
     headers = sorted({str(p.parent) for p in root.rglob("*.h")})
-    python = sysconfig.get_paths().get("include")
-    includes = tuple(headers + ([python] if python and os.path.isdir(python) else []))
+    includes = tuple(headers + extra)
     for path in sources:
         rel = path.relative_to(root).as_posix()
         yield Item(
-            id=f"pypi/{name}/{rel}",
-            source=f"pypi:{name}",
+            id=f"{registry}/{name}/{rel}",
+            source=f"{registry}:{name}",
             origin=f"{requirement}:{rel}",
             path=str(path),
             include_dirs=(str(path.parent), *includes),
@@ -229,6 +242,50 @@ def pypi(requirement: str, dest: Path) -> Iterator[Item]:
             license=license_,
             run=False,
         )
+
+
+_NPM_SPEC = re.compile(r"^(@[a-z0-9._-]+/)?[a-z0-9._-]+(@[A-Za-z0-9.+_-]+)?$")
+
+
+def npm(spec: str, dest: Path) -> Iterator[Item]:
+    """The C and C++ files of an npm package (``NAME[@VERSION]``, fetched once with
+    ``npm pack`` and unpacked under ``dest``): native addons that vendor a C library.
+
+    Raises:
+        InputError: a malformed spec, npm missing, or the registry cannot be reached.
+    """
+    if not _NPM_SPEC.match(spec):
+        raise InputError(f"npm:{spec}: expected npm:NAME or npm:NAME@VERSION")
+    name = spec.rsplit("@", 1)[0] if spec.count("@") > spec.startswith("@") else spec
+    root = dest / spec.replace("/", "__").replace("@", "-")
+    if not (root / ".unpacked").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        try:
+            proc = subprocess.run(
+                ["npm", "pack", "--silent", spec],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        except FileNotFoundError:
+            raise InputError(f"npm:{spec}: npm is not installed (apt-get install npm)") from None
+        except subprocess.TimeoutExpired:
+            raise InputError(f"npm:{spec}: npm pack timed out") from None
+        archives = sorted(root.glob("*.tgz"))
+        if proc.returncode != 0 or not archives:
+            said = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no message"]
+            raise InputError(f"npm:{spec}: npm pack failed: {said[0]}")
+        with tarfile.open(archives[0]) as tar:
+            tar.extractall(root, filter="data")
+        archives[0].unlink()
+        (root / ".unpacked").touch()
+    license_ = ""
+    manifest = root / "package" / "package.json"
+    if manifest.is_file():
+        with contextlib.suppress(ValueError):
+            license_ = str(json.loads(manifest.read_text()).get("license", ""))[:200]
+    yield from _package_items(root / "package", "npm", name, spec, license_, [])
 
 
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"
