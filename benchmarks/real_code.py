@@ -18,7 +18,7 @@ Writes under OUT: ``corpus/`` (the modules, ``manifest.jsonl``), ``tune_modules.
 and ``test_modules.txt`` (one module path, its project and kind per line) and
 ``split.json`` (per project: registry spec, kind, split, modules kept).
 
-Usage: python benchmarks/real_code.py OUT [--per-project 20] [--jobs 2] [--seed 0]
+Usage: python benchmarks/real_code.py OUT [--per-project 30] [--jobs 2] [--seed 0]
        [--only tune|test]
 """
 
@@ -163,7 +163,7 @@ def select(out: Path, per_project: int, seed: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
-    ap.add_argument("--per-project", type=int, default=20, help="modules kept per project")
+    ap.add_argument("--per-project", type=int, default=30, help="modules kept per project")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", choices=("tune", "test"), help="build one side only")

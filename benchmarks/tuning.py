@@ -22,6 +22,7 @@ import json
 import math
 import random
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from llmcompiler.engine import Evaluator
@@ -72,7 +73,13 @@ def summarize(rows: list[dict]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sets", type=Path)
+    parser.add_argument("sets", type=Path, nargs="?", help="program_sets.py's folder")
+    parser.add_argument(
+        "--modules",
+        type=Path,
+        help="instead of SETS: a module list of benchmarks/real_code.py (test_modules.txt: "
+        "path, project, kind per line); means are also printed per kind",
+    )
     parser.add_argument("--budgets", default="1,10")
     parser.add_argument("--objectives", default="size,instcount")
     parser.add_argument("--limit", type=int, default=None, help="random sample of programs")
@@ -105,7 +112,17 @@ def main() -> int:
     args = parser.parse_args()
     coreset = load_coreset(args.coreset)
     print(f"coreset: {len(coreset.pipelines)} lists, from: {coreset.provenance.get('corpus')}")
-    entries = program_paths(args.sets, args.limit, args.seed)
+    if (args.sets is None) == (args.modules is None):
+        parser.error("give SETS or --modules")
+    kinds: dict[str, str] = {}
+    if args.modules:
+        lines = [ln.split("\t") for ln in args.modules.read_text().splitlines() if ln.strip()]
+        kinds = {parts[0]: parts[2] for parts in lines}
+        entries = [(path, []) for path in kinds]
+        if args.limit and args.limit < len(entries):
+            entries = sorted(random.Random(args.seed).sample(entries, args.limit))
+    else:
+        entries = program_paths(args.sets, args.limit, args.seed)
     programs = []
     for path, includes in entries:
         ((_, program),) = load_programs([path], includes)
@@ -184,6 +201,18 @@ def main() -> int:
                         out.flush()
                 s = summarize(rows)
                 table.append((objective, label, s))
+                by_kind = defaultdict(list)
+                for row in rows:
+                    by_kind[kinds.get(row["file"], "")].append(row["improvement_pct"])
+                if kinds:
+                    print(
+                        "  by kind: "
+                        + ", ".join(
+                            f"{k} {sum(v) / len(v):.2f}% ({len(v)})"
+                            for k, v in sorted(by_kind.items())
+                        ),
+                        flush=True,
+                    )
                 print(
                     f"{objective:9} {label:12} mean {s['mean_pct']:6.2f}%  geomean "
                     f"{s['geomean_pct']:6.2f}%  improved/equal/worse {s['improved']:5.1f}/"
