@@ -116,14 +116,19 @@ def _bytes(environ: Mapping[str, str], name: str, default: str) -> int:
     """
     text = (environ.get(name) or default).strip()
     scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:].upper(), 1)
-    number = text[:-1] if scale > 1 else text
-    try:
-        value = float(number)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
+    value = _non_negative(text[:-1] if scale > 1 else text)
+    if value is None:
         raise LLMCError(f"{name}={text!r} is not a size (e.g. 500M or 2G)")
     return int(value * scale)
+
+
+def _non_negative(text: str) -> float | None:
+    """``text`` as a finite, non-negative number, else None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -133,11 +138,8 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
         LLMCError: not a finite, non-negative number.
     """
     text = environ.get(name) or str(default)
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
+    value = _non_negative(text)
+    if value is None:
         raise LLMCError(f"{name}={text!r} is not a number of seconds")
     return value
 
@@ -252,11 +254,11 @@ def _tune_and_emit(
         obj, key, entry = cached
         _write(source.output, obj)
         return {**_key_fields(key), "outcome": "hit", "size": entry.size, "oz_size": entry.oz_size}
-    fields = _tune_and_emit_module(db, settings, command, source, driver, ir_path, tmp)
-    pipeline = fields.pop("pipeline", None)  # the list the object was made with
-    if pipeline is not None and settings.cache_size:
-        key = Key(fields["hash"], fields["triple"], fields["codegen"], fields["objective"])
-        obj = Path(source.output).read_bytes()
+    fields, key, pipeline, obj = _tune_and_emit_module(
+        db, settings, command, source, driver, ir, ir_path, tmp
+    )
+    _write(source.output, obj)
+    if settings.cache_size:
         db.store_object(kept, key, pipeline, obj, fields["size"], settings.cache_size)
     return fields
 
@@ -289,11 +291,13 @@ def _tune_and_emit_module(
     command: Command,
     source: Source,
     driver: str,
+    ir: bytes,
     ir_path: str,
     tmp: str,
-) -> dict:
-    """:func:`_tune_and_emit` for a module whose object is not kept: look up or search
-    its pass list and compile it.
+) -> tuple[dict, Key, str, bytes]:
+    """:func:`_tune_and_emit` for a module (``ir``, also at ``ir_path``) whose object is
+    not kept: look up or search its pass list and compile it. Returns the log fields,
+    the module's key, the pass list the object was made with, and the object.
 
     Raises:
         LLMCError: as :func:`_tune_and_emit`.
@@ -303,48 +307,38 @@ def _tune_and_emit_module(
     from llmcompiler.program import program_from_ir
     from llmcompiler.search.budget import plan
 
-    program = program_from_ir(Path(ir_path).read_bytes(), source.path)
+    program = program_from_ir(ir, source.path)
     key = module_key(program, command, settings.objective)
     fields = _key_fields(key)
     entry = db.lookup(key)
     if entry is not None:
         obj = emit_object(driver, command, ir_path, entry.pipeline, program.triple, tmp)
-        _write(source.output, obj)
         size = berkeley_size(obj).binary_size
         hit = {"outcome": "hit", "size": size, "oz_size": entry.oz_size}
-        return {**fields, **hit, "pipeline": entry.pipeline}
+        return {**fields, **hit}, key, entry.pipeline, obj
     budget, cap = min(settings.budget, settings.max_budget), settings.max_budget
     decision = plan(instruction_count(program), budget, cap, settings.objective)
     if not decision.search:  # clang -Oz's object, stored as such: autotune's to tune
         obj = emit_object(driver, command, ir_path, OZ, program.triple, tmp)
-        _write(source.output, obj)
         size = berkeley_size(obj).binary_size
         db.store(key, Entry(OZ, size, size, source="large", budget=0.0))
         large = {"outcome": "large", "size": size, "oz_size": size, "message": decision.reason}
-        return {**fields, **large, "pipeline": OZ}
+        return {**fields, **large}, key, OZ, obj
     seconds = decision.seconds if settings.budget > 0 else 0.0  # 0: -Oz alone, as asked
     if seconds > 0 and settings.objective == "size":
         related = db.related(key, os.path.join(os.getcwd(), source.path))
         reused = related_entry(driver, command, ir_path, program.triple, related, tmp)
         if reused is not None:
             entry, obj = reused
-            _write(source.output, obj)
             db.store(key, entry)
             note = "the pass list of a related module (the same source or module)"
-            return {
-                **fields,
-                "outcome": "miss",
-                "size": entry.size,
-                "oz_size": entry.oz_size,
-                "message": note,
-                "pipeline": entry.pipeline,
-            }
+            miss = {"outcome": "miss", "size": entry.size, "oz_size": entry.oz_size}
+            return {**fields, **miss, "message": note}, key, entry.pipeline, obj
     result = search_module(program, settings.objective, seconds)
     entry, obj = measured_entry(driver, command, ir_path, program.triple, result, tmp, seconds)
-    _write(source.output, obj)
     db.store(key, entry)
     miss = {"outcome": "miss", "size": entry.size, "oz_size": entry.oz_size}
-    return {**fields, **miss, "pipeline": entry.pipeline}
+    return {**fields, **miss}, key, entry.pipeline, obj
 
 
 def module_key(program, command: Command, objective: str) -> Key:
