@@ -65,6 +65,8 @@ def test_a_database_forgets_rejected_lists_when_the_vocabulary_changes(tmp_path)
     with TuningDB(path) as db:
         db.store(bad, Entry(ATTRIBUTOR, 10, 12))
         db.store(good, Entry(GOOD, 10, 12))
+        db.store_object("o-bad", bad, ATTRIBUTOR, b"object", 10, limit=1 << 20)
+        db.store_object("o-good", good, GOOD, b"object", 10, limit=1 << 20)
     with TuningDB(path) as db:  # the same vocabulary: nothing is checked again
         assert db.lookup(bad) is not None
     raw = sqlite3.connect(path)
@@ -74,3 +76,5 @@ def test_a_database_forgets_rejected_lists_when_the_vocabulary_changes(tmp_path)
     with TuningDB(path) as db:
         assert db.lookup(bad) is None
         assert db.lookup(good).pipeline == GOOD
+        kept = [k for (k,) in db.db.execute("SELECT key FROM objects")]
+        assert kept == ["o-good"]  # the rejected list's object is gone with it

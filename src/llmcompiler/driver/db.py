@@ -18,6 +18,7 @@ The file is ``$LLMC_CC_DB``, else ``tuning.sqlite`` in the user's cache folder
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -37,6 +38,13 @@ BUSY_TIMEOUT = 60.0
 #: the environment variable naming the database file
 DB_VARIABLE = "LLMC_CC_DB"
 
+#: the objects kept for hits (a table added in a later release: old files get it on open)
+_OBJECTS = """
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY, hash TEXT NOT NULL, triple TEXT NOT NULL, codegen TEXT NOT NULL,
+    objective TEXT NOT NULL, pipeline TEXT NOT NULL, size INTEGER, bytes INTEGER NOT NULL,
+    data BLOB NOT NULL, used REAL NOT NULL
+)"""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tuned (
@@ -44,11 +52,6 @@ CREATE TABLE IF NOT EXISTS tuned (
     pipeline TEXT NOT NULL, size INTEGER, oz_size INTEGER, instcount INTEGER,
     oz_instcount INTEGER, source TEXT NOT NULL, budget REAL, time REAL NOT NULL,
     PRIMARY KEY (hash, triple, codegen, objective)
-);
-CREATE TABLE IF NOT EXISTS objects (
-    key TEXT PRIMARY KEY, hash TEXT NOT NULL, triple TEXT NOT NULL, codegen TEXT NOT NULL,
-    objective TEXT NOT NULL, pipeline TEXT NOT NULL, size INTEGER, bytes INTEGER NOT NULL,
-    data BLOB NOT NULL, used REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS compiles (
     id INTEGER PRIMARY KEY, time REAL NOT NULL, cwd TEXT NOT NULL, compiler TEXT NOT NULL,
@@ -121,6 +124,7 @@ def database_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("llmcompiler")) / "tuning.sqlite"
 
 
+@functools.cache
 def _vocabulary_digest() -> str:
     """A digest of the pass vocabulary file this llmcompiler searches with."""
     import llmcompiler.data
@@ -178,7 +182,7 @@ class TuningDB:
         if not tables:
             self.db.execute("PRAGMA journal_mode=WAL")  # kept in the file from now on
             with self._transaction():  # another compiler may be creating it too
-                for statement in _SCHEMA.split(";"):
+                for statement in [*_SCHEMA.split(";"), _OBJECTS]:
                     if statement.strip():
                         self.db.execute(statement)
                 for key, value in (
@@ -191,9 +195,7 @@ class TuningDB:
             raise LLMCError(f"{self.path}: not an llmc cc tuning database")
         elif "objects" not in tables:  # made before objects were kept
             with self._transaction():
-                self.db.execute(
-                    _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS objects") :].split(";")[0]
-                )
+                self.db.execute(_OBJECTS)
         meta = dict(self.db.execute("SELECT key, value FROM meta"))
         if meta.get("kind") != KIND:
             raise LLMCError(f"{self.path}: not an llmc cc tuning database")
@@ -208,8 +210,8 @@ class TuningDB:
 
     def _forget_rejected(self, vocabulary: str) -> None:
         """After the pass vocabulary changed (a pass found to miscompile is excluded),
-        delete the stored lists it now rejects, so that no build applies them again;
-        then record the vocabulary's digest."""
+        delete the stored lists it now rejects, and the objects made with them, so that
+        no build applies them again; then record the vocabulary's digest."""
         from llmcompiler.model.base import candidate_from_pipeline
 
         with self._transaction():
@@ -217,6 +219,7 @@ class TuningDB:
             for (pipeline,) in rows:
                 if candidate_from_pipeline(pipeline).pipeline is None:
                     self.db.execute("DELETE FROM tuned WHERE pipeline=?", (pipeline,))
+                    self.db.execute("DELETE FROM objects WHERE pipeline=?", (pipeline,))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('vocabulary', ?)", (vocabulary,))
 
     def _transaction(self):
