@@ -32,6 +32,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from llmcompiler.corpus.sources import unpacked
+
 #: (registry spec, kind, split). Versions pinned: a new release may move or drop files.
 PROJECTS = (
     # compression
@@ -94,10 +96,9 @@ def source_file(corpus: Path, entry: dict) -> Path:
     """The source file a module was compiled from, where the corpus builder unpacked it
     (``sources/pypi/NAME-VERSION/...``, ``sources/npm/NAME-VERSION/package/...``)."""
     requirement, _, rel = entry["origin"].partition(":")
-    if entry["source"].startswith("npm:"):
-        folder = requirement.replace("/", "__").replace("@", "-")
-        return corpus / "sources" / "npm" / folder / "package" / rel
-    return corpus / "sources" / "pypi" / requirement.replace("==", "-") / rel
+    registry = entry["source"].partition(":")[0]
+    root = unpacked(f"{registry}:{requirement}", corpus / "sources")
+    return root / "package" / rel if registry == "npm" else root / rel
 
 
 def spec_name(spec: str) -> str:

@@ -202,7 +202,7 @@ def pypi(requirement: str, dest: Path) -> Iterator[Item]:
     if not _REQ.match(requirement):
         raise InputError(f"pypi:{requirement}: expected pypi:NAME or pypi:NAME==VERSION")
     name = requirement.split("==")[0].lower()
-    root = dest / requirement.replace("==", "-")
+    root = unpacked(f"pypi:{requirement}", dest.parent)
     if not (root / ".unpacked").exists():
         root.mkdir(parents=True, exist_ok=True)
         archive = _download_sdist(requirement, root.parent)
@@ -257,7 +257,7 @@ def npm(spec: str, dest: Path) -> Iterator[Item]:
     if not _NPM_SPEC.match(spec):
         raise InputError(f"npm:{spec}: expected npm:NAME or npm:NAME@VERSION")
     name = spec.rsplit("@", 1)[0] if spec.count("@") > spec.startswith("@") else spec
-    root = dest / spec.replace("/", "__").replace("@", "-")
+    root = unpacked(f"npm:{spec}", dest.parent)
     if not (root / ".unpacked").exists():
         root.mkdir(parents=True, exist_ok=True)
         try:
@@ -286,6 +286,16 @@ def npm(spec: str, dest: Path) -> Iterator[Item]:
         with contextlib.suppress(ValueError):
             license_ = str(json.loads(manifest.read_text()).get("license", ""))[:200]
     yield from _package_items(root / "package", "npm", name, spec, license_, [])
+
+
+def unpacked(spec: str, scratch: Path) -> Path:
+    """Where :func:`expand` unpacks a ``pypi:`` or ``npm:`` package under ``scratch``
+    (a corpus's ``sources/``): ``pypi/NAME-VERSION``, ``npm/NAME-VERSION`` (an npm
+    package's files are in its ``package/`` folder). The one owner of that layout."""
+    registry, _, rest = spec.partition(":")
+    if registry == "npm":
+        return scratch / "npm" / rest.replace("/", "__").replace("@", "-")
+    return scratch / "pypi" / rest.replace("==", "-")
 
 
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"

@@ -325,15 +325,11 @@ def gather_inputs(link: Link, tmp: str) -> Inputs:
             for k, (member, data) in enumerate(members):
                 files.append(os.path.join(folder, f"{k}-{os.path.basename(member)}"))
                 Path(files[-1]).write_bytes(data)
+            natives = [not data.startswith(BITCODE_MAGIC) for _, data in members]
             # (file, symbols, is native)
-            pending = [
-                (f, _symbols(f).get("", _NONE), not data.startswith(BITCODE_MAGIC))
-                for f, (_, data) in zip(files, members)
-            ]
+            pending = [(f, _symbols(f).get("", _NONE), n) for f, n in zip(files, natives)]
             if False in kinds:
-                native = [
-                    f for f, (_, data) in zip(files, members) if not data.startswith(BITCODE_MAGIC)
-                ]
+                native = [f for f, n in zip(files, natives) if n]
                 found.native_archives[position] = _archive(native, os.path.join(folder, "native.a"))
             else:
                 found.positions.append(position)
