@@ -25,8 +25,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="SOURCE",
-        help="a file or directory, gcc-torture[:execute|compile], csmith:N[:SEED] or "
-        "pypi:NAME[==VERSION] (repeat for several)",
+        help="a file or directory, gcc-torture[:execute|compile], csmith:N[:SEED], "
+        "pypi:NAME[==VERSION] or npm:NAME[@VERSION] (repeat for several)",
     )
     p.add_argument("-o", "--output", metavar="DIR", help="corpus directory (build resumes it)")
     p.add_argument("dir", nargs="?", metavar="DIR", help="corpus directory (info)")
