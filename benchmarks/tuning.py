@@ -84,6 +84,19 @@ def main() -> int:
     parser.add_argument("--objectives", default="size,instcount")
     parser.add_argument("--limit", type=int, default=None, help="random sample of programs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--per-project",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --modules: a seeded sample of N modules of each project",
+    )
+    parser.add_argument(
+        "--method",
+        default="local",
+        choices=["local", "random", "greedy"],
+        help="search method of the budgeted runs (labelled by it unless local)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--coreset", default=None, help="coreset file (default: shipped)")
     parser.add_argument("--no-baselines", action="store_true", help="skip -Oz and coreset")
@@ -119,6 +132,18 @@ def main() -> int:
         lines = [ln.split("\t") for ln in args.modules.read_text().splitlines() if ln.strip()]
         kinds = {parts[0]: parts[2] for parts in lines}
         entries = [(path, []) for path in kinds]
+        if args.per_project:
+            by_project = defaultdict(list)
+            for parts in lines:
+                by_project[parts[1]].append(parts[0])
+            rng = random.Random(args.seed)
+            entries = [
+                (path, [])
+                for project in sorted(by_project)
+                for path in rng.sample(
+                    by_project[project], min(args.per_project, len(by_project[project]))
+                )
+            ]
         if args.limit and args.limit < len(entries):
             entries = sorted(random.Random(args.seed).sample(entries, args.limit))
     else:
@@ -153,7 +178,8 @@ def main() -> int:
                 ]
             )
             plus = "+model" if args.search_with_model else ""
-            runs += [(f"search {b:g}s{plus}", Budget(b), coreset.pipelines) for b in budgets]
+            name = "search" if args.method == "local" else args.method
+            runs += [(f"{name} {b:g}s{plus}", Budget(b), coreset.pipelines) for b in budgets]
             if model is not None and not args.search_with_model:
                 label = f"model k={args.candidates}"
                 runs = [] if args.only_model else runs
@@ -166,9 +192,10 @@ def main() -> int:
                         metric=objective,
                         coreset=lists,
                         seed=args.seed,
-                        validate=args.validate and label.startswith("search"),
+                        validate=args.validate and label.startswith(name),
+                        method="model" if label.startswith("model") else args.method,
                         **(
-                            {"method": "model", "model": model, "candidates": args.candidates}
+                            {"model": model, "candidates": args.candidates}
                             if label.startswith("model")
                             else {}
                         ),

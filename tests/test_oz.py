@@ -4,6 +4,7 @@ and minimization over edited -Oz genes."""
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -56,8 +57,26 @@ def test_alternatives_flip_boolean_options():
     combine = oz.names.index("instcombine<max-iterations=1;no-use-loop-info;no-verify-fixpoint>")
     assert oz.alternatives(combine) == [
         None,
+        "instcombine<max-iterations=2;no-use-loop-info;no-verify-fixpoint>",
+        "instcombine<max-iterations=4;no-use-loop-info;no-verify-fixpoint>",
         "instcombine<max-iterations=1;use-loop-info;no-verify-fixpoint>",
     ]
+
+
+def test_numeric_options_take_other_values_that_opt_accepts(programs):
+    """bonus-inst-threshold and max-iterations are part of the search space: each value
+    search may give them is a pipeline opt-19 runs, and one makes strings.c smaller."""
+    oz, program = template(), programs["strings.c"]
+    numeric = [
+        (i, a)
+        for i in oz.editable
+        for a in oz.alternatives(i)[1:]
+        if re.search(r"(bonus-inst-threshold|max-iterations)=[024];", a)
+    ]
+    assert {a.split("<")[0] for _, a in numeric} == {"simplifycfg", "instcombine"}
+    plain = exact_size(program, oz.variant(()).name)
+    sizes = {exact_size(program, oz.variant(((i, a),)).name) for i, a in numeric}
+    assert 0 < min(sizes) < plain
 
 
 def test_random_edits_are_valid_for_opt(programs):

@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             which = "none" if args.no_coreset else (args.coreset or "")
             tune = config
             if per_target:
-                shipped = coreset_for(program.triple)
+                shipped = coreset_for(program.triple, args.objective)
                 tune = replace(config, coreset=shipped.pipelines)
                 which = shipped.provenance["target"]
                 # said once per target, except for the family the first coreset was

@@ -448,7 +448,7 @@ def search_module(program, objective: str, seconds: float):
     config = TuneConfig(
         budget=Budget(seconds),
         metric=objective,
-        coreset=coreset_for(program.triple).pipelines,
+        coreset=coreset_for(program.triple, objective).pipelines,
         model=model,
     )
     try:

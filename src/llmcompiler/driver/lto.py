@@ -302,7 +302,7 @@ def _search(program, settings: Settings, instructions: int, modules: int):
     config = TuneConfig(
         budget=Budget(decision.seconds),
         metric=settings.objective,
-        coreset=coreset_for(program.triple).pipelines,
+        coreset=coreset_for(program.triple, settings.objective).pipelines,
         model=model,
     )
     try:

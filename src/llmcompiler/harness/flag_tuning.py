@@ -97,7 +97,7 @@ def _for_target(tune: TuneConfig, triple: str) -> TuneConfig:
     x86-64 one where none was learned), when the run uses the coreset at all."""
     if not tune.coreset:
         return tune
-    return replace(tune, coreset=coreset_for(triple).pipelines)
+    return replace(tune, coreset=coreset_for(triple, tune.metric).pipelines)
 
 
 def evaluate_flag_tuning(

@@ -58,6 +58,10 @@ _FLIPPABLE = frozenset(
 )
 #: Options that come in pairs instead.
 _SWAPS = {"modify-cfg": "preserve-cfg", "preserve-cfg": "modify-cfg"}
+#: Numeric options and the other values search may give them (-Oz uses 1 for both):
+#: how many times instcombine may iterate, and how many instructions simplifycfg may
+#: speculate when it folds a branch into its predecessor.
+_NUMBERS = {"max-iterations": ("2", "4"), "bonus-inst-threshold": ("0", "2", "4")}
 
 
 @functools.cache
@@ -105,13 +109,21 @@ class OzTemplate:
         return OzVariant(render(self.nodes, dict(edits)), "module", edits)
 
     def alternatives(self, index: int) -> list[str | None]:
-        """What leaf ``index`` may become: removed, or one option flipped (only options
-        LLVM 19 accepts both ways; never ``verify-fixpoint``)."""
+        """What leaf ``index`` may become: removed, one option flipped (only options
+        LLVM 19 accepts both ways; never ``verify-fixpoint``), or one numeric option
+        set to another value (``max-iterations``, ``bonus-inst-threshold``)."""
         name = self.names[index]
         out: list[str | None] = [None]
         base, _, params = name.partition("<")
         opts = params[:-1].split(";") if params else []
         for k, opt in enumerate(opts):
+            key, eq, value = opt.partition("=")
+            if eq and key in _NUMBERS:
+                for other in _NUMBERS[key]:
+                    if other != value:
+                        changed = opts[:k] + [f"{key}={other}"] + opts[k + 1 :]
+                        out.append(f"{base}<{';'.join(changed)}>")
+                continue
             plain = opt.removeprefix("no-")
             if plain in _SWAPS:
                 flipped = _SWAPS[plain]

@@ -16,7 +16,8 @@ from llmcompiler.errors import LLMCError
 SCHEMA_VERSION = 1
 SHIPPED = "coreset_llvm19.json"
 #: The family (:attr:`llmcompiler.llvm.target.Target.family`) SHIPPED was learned on;
-#: other families' coresets are ``coresets/<family>.json`` in the package data.
+#: other families' coresets are ``coresets/<family>.json`` in the package data, and a
+#: coreset learned for another objective ``coresets/<family>.<objective>.json``.
 SHIPPED_FAMILY = "x86_64"
 
 
@@ -58,10 +59,11 @@ def _parse(text: str, where: str) -> Coreset:
     return Coreset(lists, {k: v for k, v in data.items() if k != "lists"})
 
 
-def coreset_for(triple: str) -> Coreset:
-    """The shipped coreset learned for ``triple``'s family (aarch64, arm, riscv32, ...),
-    else the x86-64 one. Its provenance says which: ``target`` is the family it was
-    learned on and ``fits`` whether that is the module's.
+def coreset_for(triple: str, metric: str = "size") -> Coreset:
+    """The shipped coreset learned for ``triple``'s family (aarch64, arm, riscv32, ...)
+    and for ``metric``, else the family's size one, else the x86-64 one. Its provenance
+    says which: ``target`` is the family it was learned on, ``fits`` whether that is the
+    module's, and ``objective`` what it was learned for.
 
     Raises:
         LLMCError: a shipped file is damaged.
@@ -69,11 +71,24 @@ def coreset_for(triple: str) -> Coreset:
     from llmcompiler.llvm.target import target
 
     family = target(triple).family if triple else SHIPPED_FAMILY
-    own = resources.files("llmcompiler.data").joinpath("coresets", f"{family}.json")
-    if family != SHIPPED_FAMILY and own.is_file():
-        found = _parse(own.read_text(), f"shipped coresets/{family}.json")
-    else:
-        found = load_coreset()
+    data = resources.files("llmcompiler.data").joinpath("coresets")
+    own_size = data.joinpath(f"{family}.json")
+    has_own = family != SHIPPED_FAMILY and own_size.is_file()
+    files = []
+    if metric != "size":
+        files.append(data.joinpath(f"{family}.{metric}.json"))
+        if not has_own:  # a family with no coreset of its own gets the x86-64 ones
+            files.append(data.joinpath(f"{SHIPPED_FAMILY}.{metric}.json"))
+    found = next(
+        (_parse(f.read_text(), f"shipped coresets/{f.name}") for f in files if f.is_file()),
+        None,
+    )
+    if found is None:
+        found = (
+            _parse(own_size.read_text(), f"shipped coresets/{family}.json")
+            if has_own
+            else load_coreset()
+        )
     learned_on = found.provenance.get("target", SHIPPED_FAMILY)
     return Coreset(
         found.pipelines, {**found.provenance, "target": learned_on, "fits": learned_on == family}

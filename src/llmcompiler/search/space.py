@@ -4,7 +4,7 @@ and the mutation and crossover operators the strategies share."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from llmcompiler.pipeline import OZ, Pass, Pipeline, Vocabulary
 from llmcompiler.pipeline.oz import OzTemplate, OzVariant
@@ -45,10 +45,13 @@ def mutate(
     pool: Sequence[Pass],
     max_len: int,
     oz: OzTemplate | None = None,
+    pick: Callable[[random.Random], Pass] | None = None,
 ) -> Genome:
     """Return a copy of ``genome`` with one random edit: insert, delete, replace, swap or
     move a pass, or (given the -Oz template) edit the -Oz gene inside it: half of the
-    edits of a list holding -Oz go there."""
+    edits of a list holding -Oz go there. ``pick`` draws the pass to insert or put in
+    (default: uniform over ``pool``)."""
+    draw = pick or (lambda r: r.choice(pool))
     g = list(genome)
     at = [i for i, p in enumerate(g) if is_oz(p)]
     if oz is not None and at and rng.random() < 0.5:
@@ -62,11 +65,11 @@ def mutate(
         ops = ["insert"]
     op = rng.choice(ops)
     if op == "insert":
-        g.insert(rng.randint(0, len(g)), rng.choice(pool))
+        g.insert(rng.randint(0, len(g)), draw(rng))
     elif op == "delete":
         del g[rng.randrange(len(g))]
     elif op == "replace":
-        g[rng.randrange(len(g))] = rng.choice(pool)
+        g[rng.randrange(len(g))] = draw(rng)
     elif op == "swap":
         i = rng.randrange(len(g) - 1)
         g[i], g[i + 1] = g[i + 1], g[i]
