@@ -3,8 +3,8 @@
 Each pass a mutation adds is remembered with the parent it was added to; when the
 child scores better than that parent, the passes it has and the parent lacks earn a
 win. Half of the passes that mutation draws then come from the vocabulary weighted
-by their win rate (with a uniform prior, so a pass never tried keeps its chance),
-half uniformly, so that search never stops exploring.
+by the square of their win rate (Laplace-smoothed, so a pass never tried keeps its
+chance), half uniformly, so that search never stops exploring.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ class PassCredit:
         self.tries: Counter[Pass] = Counter()
 
     def pick(self, rng: random.Random) -> Pass:
-        """Return a pass to add: uniform or by win rate (Laplace-smoothed)."""
+        """Return a pass to add: uniform, or by the square of its win rate (Laplace-
+        smoothed: a pass never tried counts as winning half the time)."""
         if not self.wins or rng.random() < EXPLORE:
             return rng.choice(self.pool)
-        weights = [(self.wins[p] + 1) / (self.tries[p] + 2) for p in self.pool]
+        weights = [((self.wins[p] + 1) / (self.tries[p] + 2)) ** 2 for p in self.pool]
         return rng.choices(self.pool, weights)[0]
 
     def credit(self, parent: tuple[Pass, ...], child: tuple[Pass, ...], better: bool) -> None:
