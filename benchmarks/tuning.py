@@ -28,7 +28,7 @@ from pathlib import Path
 from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError
 from llmcompiler.program import load_programs
-from llmcompiler.search.coreset import load_coreset
+from llmcompiler.search.coreset import coreset_for, load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import LEVELS
 from llmcompiler.search.tuner import OZ_DIFFERS, TuneConfig, optimize
@@ -98,7 +98,9 @@ def main() -> int:
         help="search method of the budgeted runs (labelled by it unless local)",
     )
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--coreset", default=None, help="coreset file (default: shipped)")
+    parser.add_argument(
+        "--coreset", default=None, help="coreset file (default: the shipped one for each objective)"
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip -Oz and coreset")
     parser.add_argument(
         "--validate",
@@ -123,8 +125,6 @@ def main() -> int:
         "by default (labelled 'search Ns+model'; no model-only run)",
     )
     args = parser.parse_args()
-    coreset = load_coreset(args.coreset)
-    print(f"coreset: {len(coreset.pipelines)} lists, from: {coreset.provenance.get('corpus')}")
     if (args.sets is None) == (args.modules is None):
         parser.error("give SETS or --modules")
     kinds: dict[str, str] = {}
@@ -167,6 +167,17 @@ def main() -> int:
     with Evaluator(jobs=args.jobs) as ev:
         for objective in args.objectives.split(","):
             key = "size" if objective == "size" else "instcount"
+            # the shipped coreset learned for the objective (and the programs' target)
+            coreset = (
+                load_coreset(args.coreset)
+                if args.coreset
+                else coreset_for(programs[0].triple, objective)
+            )
+            print(
+                f"{objective} coreset: {len(coreset.pipelines)} lists, learned for "
+                f"{coreset.provenance.get('objective')} on {coreset.provenance.get('corpus')}",
+                flush=True,
+            )
             # "coreset": -Oz, LLVM's other levels and the coreset lists, nothing else
             seeds = 1 + len(LEVELS) + len(coreset.pipelines)
             runs = (

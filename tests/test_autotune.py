@@ -138,3 +138,38 @@ def test_ray_local_instance(tmp_path, capsys):
     assert len(TuneDB(db).done()) == 2
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_cross_evaluation_values_each_list_on_every_program(tmp_path, evaluator):
+    """--cross: stored values are replaced by each list measured on every program, so a
+    list that helps several programs is valued on all of them, and a value that does not
+    hold (a made-up 99 %) is gone."""
+    from llmcompiler.engine import Objective
+    from llmcompiler.search.coreset import CrossEvaluation
+
+    from llmcompiler.pipeline.oz import template
+
+    oz = template()
+    no_inliner = oz.variant(((oz.names.index("inline"), None),)).name  # 28 % off switch.c
+    programs = [load_program(p) for p in PROGRAMS[:3]]
+    lists = ["default<O3>", no_inliner, "default<Os>"]
+    db = TuneDB(tmp_path / "t.sqlite")
+    db.set_meta("objective", "size")
+    for i, program in enumerate(programs):
+        row = _row(program.hash, {lists[i]: 99.0})
+        db.record({**row, "name": str(PROGRAMS[i])})
+    measured = CrossEvaluation(evaluator).measure(db, lists)
+    size = Objective(metric="size")
+    for program in programs:
+        oz = evaluator.evaluate(program, OZ, size).size
+        for pipeline in lists:
+            got = evaluator.evaluate(program, pipeline, size).size
+            expected = (oz - got) / oz * 100 if got < oz else None
+            assert measured[pipeline].get(program.hash) == pytest.approx(expected)
+    coreset, entries = build_coreset(db, k=3, cross=CrossEvaluation(evaluator))
+    assert "measured on every program" in coreset.provenance["method"]
+    assert any(measured.values()) and not all(99.0 in v.values() for v in measured.values())
+    assert set(coreset.pipelines) == {p for p in lists if measured[p]}
+    assert sum(e["gain_pct_sum"] for e in entries) == pytest.approx(
+        sum(max((measured[p].get(x.hash, 0.0) for p in lists), default=0.0) for x in programs)
+    )

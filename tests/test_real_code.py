@@ -95,6 +95,11 @@ def test_select_caps_projects_and_leaves_out_cython(tmp_path):
     assert len(test) == 3 and all("\tpypi:zstandard\tcompression" in ln for ln in test)
     assert tune == [f"{corpus / 'modules/n.bc'}\tnpm:leveldown\tdatabase"]
     assert "m0.bc" not in "".join(test)
+    # modules under --min-instructions are left out: npm:leveldown's 2-instruction one
+    summary = real_code.select(tmp_path, per_project=3, seed=0, min_instructions=3)
+    assert summary["npm:leveldown"]["compiled"] == 0
+    assert summary["pypi:zstandard"]["kept"] == 3
+    assert (tmp_path / "tune_modules.txt").read_text() == ""
 
 
 @pytest.mark.parametrize("bad", ["npm:Bad Name", "npm:a;rm -rf", "npm:"])

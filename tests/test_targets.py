@@ -189,6 +189,35 @@ def test_each_target_gets_the_coreset_learned_for_it():
     assert coreset_for("x86_64-pc-linux-gnu").provenance["fits"]
 
 
+def test_each_objective_gets_the_coreset_learned_for_it():
+    from llmcompiler.search.coreset import coreset_for, load_coreset
+
+    size = coreset_for("x86_64-pc-linux-gnu")
+    instcount = coreset_for("x86_64-pc-linux-gnu", "instcount")
+    assert size.pipelines == load_coreset().pipelines
+    assert (size.provenance["objective"], instcount.provenance["objective"]) == (
+        "size",
+        "instcount",
+    )
+    assert instcount.pipelines != size.pipelines and instcount.provenance["fits"]
+    # a family without coresets of its own gets the x86-64 one for the objective ...
+    mips = coreset_for("mips-unknown-linux-gnu", "instcount")
+    assert mips.pipelines == instcount.pipelines and not mips.provenance["fits"]
+    # ... and one with a size coreset of its own keeps it: it fits the target better
+    aarch64 = coreset_for("aarch64-unknown-linux-gnu", "instcount")
+    assert aarch64.pipelines == coreset_for("aarch64-unknown-linux-gnu").pipelines
+
+
+def test_coreset_show_prints_the_one_for_the_objective(capsys):
+    assert main(["coreset", "show", "--objective", "instcount"]) == 0
+    from llmcompiler.search.coreset import coreset_for
+
+    out = capsys.readouterr().out
+    head, _, lists = out.partition("}\n")
+    assert json.loads(head + "}")["objective"] == "instcount"
+    assert tuple(lists.splitlines()) == coreset_for("", "instcount").pipelines
+
+
 def test_optimize_says_which_coreset_it_used(modules, capsys):
     argv = ["optimize", modules["aarch64-linux-gnu"], "--evaluations", "30", "--no-cache"]
     assert main(argv) == 0

@@ -12,7 +12,7 @@ from llmcompiler.cli import args as common
 from llmcompiler.cli.report import error, note, printable, progress, status
 from llmcompiler.errors import InputError, LLMCError, UsageError
 from llmcompiler.search.autotune import autotune
-from llmcompiler.search.coreset import build_coreset, load_coreset, save_coreset
+from llmcompiler.search.coreset import build_coreset, coreset_for, load_coreset, save_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tunedb import TuneDB
 from llmcompiler.search.tuner import TuneConfig
@@ -64,6 +64,25 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("-k", type=common.positive_int, default=50, help="number of lists (build)")
     c.add_argument("-o", "--output", metavar="JSON", help="coreset file to write (build)")
     c.add_argument("--note", default="", help="provenance note stored in the file")
+    c.add_argument(
+        "--cross",
+        action="store_true",
+        help="build: measure the best candidates on every program of the database and "
+        "cover those measures (lists that help many programs first)",
+    )
+    c.add_argument(
+        "--pool",
+        type=common.positive_int,
+        default=4,
+        help="build --cross: candidates measured per coreset list (default 4)",
+    )
+    c.add_argument("--jobs", "-j", type=common.positive_int, default=None, help="workers")
+    c.add_argument(
+        "--objective",
+        choices=("size", "instcount"),
+        default="size",
+        help="show: the shipped x86-64 coreset learned for this objective",
+    )
     c.add_argument("file", nargs="?", metavar="JSON", help="coreset to show (default: shipped)")
     c.set_defaults(run=run_coreset)
 
@@ -197,7 +216,7 @@ def run_coreset(args: argparse.Namespace) -> int:
         LLMCError: the database or coreset file cannot be read, or -o cannot be written.
     """
     if args.action == "show":
-        coreset = load_coreset(args.file)
+        coreset = load_coreset(args.file) if args.file else coreset_for("", args.objective)
         print(json.dumps(coreset.provenance, indent=2))
         for pipeline in coreset.pipelines:
             print(pipeline)
@@ -208,8 +227,26 @@ def run_coreset(args: argparse.Namespace) -> int:
     if not os.path.exists(args.db):  # TuneDB would make an empty one
         raise InputError(f"{args.db}: no such file")
     db = TuneDB(args.db)
-    coreset, entries = build_coreset(db, args.k, args.note)
-    db.close()
+    try:
+        if args.cross:
+            from llmcompiler.engine import Evaluator
+            from llmcompiler.search.coreset import CrossEvaluation
+
+            with (
+                Evaluator(jobs=common.job_count(args)) as ev,
+                progress(None, None, "measuring on every program", unit="program") as bar,
+            ):
+
+                def advance(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(1)
+
+                cross = CrossEvaluation(ev, pool=args.pool, progress=advance)
+                coreset, entries = build_coreset(db, args.k, args.note, cross)
+        else:
+            coreset, entries = build_coreset(db, args.k, args.note)
+    finally:
+        db.close()
     try:
         save_coreset(args.output, coreset, entries)
     except OSError as err:

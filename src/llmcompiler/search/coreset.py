@@ -7,11 +7,16 @@ lists; ``build_coreset`` picks them from an autotuning database by greedy set co
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llmcompiler.errors import LLMCError
+
+if TYPE_CHECKING:
+    from llmcompiler.engine import Evaluator
 
 SCHEMA_VERSION = 1
 SHIPPED = "coreset_llvm19.json"
@@ -104,21 +109,69 @@ def describe_coreset(coreset: Coreset, triple: str) -> str:
     return f"no coreset learned for {triple} yet: using the {learned_on} one ({lists} lists)"
 
 
-def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
+def build_coreset(
+    db, k: int, note: str = "", cross: CrossEvaluation | None = None
+) -> tuple[Coreset, list[dict]]:
     """Pick up to ``k`` lists from an autotuning database by greedy set cover.
 
     A list's value on a program is the improvement over -Oz it reached there; the
     coreset's value is, summed over programs, the best value among its lists. Each
     step adds the list with the largest gain. Returns the Coreset and its entries
     (pipeline, marginal gain, programs it is the best choice for).
+
+    Without ``cross`` a list is valued only on the programs autotuning stored it for
+    (mostly one: its own). With ``cross`` the per-program cover's first
+    ``cross.pool * k`` lists are measured on every program of the database, and the
+    cover is taken over those measures: lists that help many programs come first.
     """
     from llmcompiler.engine.cache import llvm_version_string
 
+    value = _stored_values(db)
+    method = "greedy set cover over each program's best lists"
+    if cross is not None:
+        pool = _cover(value, cross.pool * k)[0]
+        value = cross.measure(db, [e["pipeline"] for e in pool])
+        method = (
+            f"greedy set cover over every program, of the first {len(pool)} lists of "
+            "each program's best lists, each measured on every program"
+        )
+    entries, covered = _cover(value, k)
+    programs = db.programs()
+    families = _families(programs)
+    provenance = {
+        "schema_version": SCHEMA_VERSION,
+        "llvm_version": llvm_version_string(),
+        "corpus": db.meta("corpus") or note or "unknown",
+        "programs": len(programs),
+        "budget_per_program": _json_or_none(db.meta("budget_per_program")),
+        "objective": db.meta("objective") or "size",
+        "method": method,
+        "k": k,
+        "mean_covered_improvement_pct": round(sum(covered.values()) / len(programs), 4)
+        if programs
+        else 0.0,
+    }
+    if families:
+        provenance["target"] = families[0]
+    if note:
+        provenance["note"] = note
+    return Coreset(tuple(e["pipeline"] for e in entries), provenance), entries
+
+
+def _stored_values(db) -> dict[str, dict[str, float]]:
+    """pipeline -> {program hash: improvement %} of the lists autotuning stored."""
     value: dict[str, dict[str, float]] = {}
     for digest, pipeline, improvement in db.lists():
         if improvement > 0:
             per = value.setdefault(pipeline, {})
             per[digest] = max(per.get(digest, 0.0), improvement)
+    return value
+
+
+def _cover(value: dict[str, dict[str, float]], k: int) -> tuple[list[dict], dict[str, float]]:
+    """Greedy set cover of up to ``k`` lists; returns the entries and the best value
+    reached per program."""
+    value = {p: dict(v) for p, v in value.items()}
     covered: dict[str, float] = {}
     entries: list[dict] = []
     for _ in range(k):
@@ -133,26 +186,54 @@ def build_coreset(db, k: int, note: str = "") -> tuple[Coreset, list[dict]]:
         for h, v in value.pop(best).items():
             covered[h] = max(covered.get(h, 0.0), v)
         entries.append({"pipeline": best, "gain_pct_sum": round(best_gain, 4), "programs": wins})
-    programs = db.programs()
-    families = _families(programs)
-    provenance = {
-        "schema_version": SCHEMA_VERSION,
-        "llvm_version": llvm_version_string(),
-        "corpus": db.meta("corpus") or note or "unknown",
-        "programs": len(programs),
-        "budget_per_program": _json_or_none(db.meta("budget_per_program")),
-        "objective": db.meta("objective") or "size",
-        "method": "greedy set cover over each program's best lists",
-        "k": k,
-        "mean_covered_improvement_pct": round(sum(covered.values()) / len(programs), 4)
-        if programs
-        else 0.0,
-    }
-    if families:
-        provenance["target"] = families[0]
-    if note:
-        provenance["note"] = note
-    return Coreset(tuple(e["pipeline"] for e in entries), provenance), entries
+    return entries, covered
+
+
+@dataclass(frozen=True)
+class CrossEvaluation:
+    """How to measure candidate lists on every program of an autotuning database.
+
+    Attributes:
+        evaluator: the engine's Evaluator (the fast in-process path).
+        pool: candidates per coreset list kept (the per-program cover's first pool * k).
+        timeout: seconds per evaluation; a list over it counts as no gain there.
+        progress: called with (programs done, programs) after each program.
+    """
+
+    evaluator: Evaluator
+    pool: int = 4
+    timeout: float = 20.0
+    progress: Callable[[int, int], None] | None = None
+
+    def measure(self, db, pipelines: list[str]) -> dict[str, dict[str, float]]:
+        """pipeline -> {program hash: improvement % over -Oz, where positive}.
+
+        Programs whose file is gone or that fail to load are skipped.
+        """
+        from llmcompiler.engine import Objective, Task
+        from llmcompiler.pipeline import OZ
+        from llmcompiler.program import load_program
+
+        metric = db.meta("objective") or "size"
+        objective = Objective(metric=metric)
+        value: dict[str, dict[str, float]] = {p: {} for p in pipelines}
+        rows = [r for r in db.programs() if r["status"] == "ok"]
+        for done, row in enumerate(rows, 1):
+            try:
+                program = load_program(row["name"])
+            except LLMCError:
+                continue
+            tasks = [Task(program, OZ, objective, timeout=self.timeout)]
+            tasks += [Task(program, p, objective, timeout=self.timeout) for p in pipelines]
+            results = dict(self.evaluator.run(tasks))
+            oz = getattr(results[0], metric) if results[0].ok else None
+            for j, pipeline in enumerate(pipelines, 1):
+                got = results[j]
+                if oz and got.ok and getattr(got, metric) < oz:
+                    value[pipeline][row["hash"]] = (oz - getattr(got, metric)) / oz * 100
+            if self.progress:
+                self.progress(done, len(rows))
+        return value
 
 
 def _families(programs: list[dict]) -> list[str]:
