@@ -145,9 +145,8 @@ def test_cross_evaluation_values_each_list_on_every_program(tmp_path, evaluator)
     list that helps several programs is valued on all of them, and a value that does not
     hold (a made-up 99 %) is gone."""
     from llmcompiler.engine import Objective
-    from llmcompiler.search.coreset import CrossEvaluation
-
     from llmcompiler.pipeline.oz import template
+    from llmcompiler.search.coreset import CrossEvaluation
 
     oz = template()
     no_inliner = oz.variant(((oz.names.index("inline"), None),)).name  # 28 % off switch.c
