@@ -33,17 +33,26 @@ def _row(digest: str, lists: dict[str, float]) -> dict:
 
 
 def test_greedy_set_cover(tmp_path):
+    L1, L2, L3, L4 = "function(gvn)", "function(dse)", "function(adce)", "function(sccp)"
     db = TuneDB(tmp_path / "t.sqlite")
-    db.record(_row("A", {"L1": 10.0, "L3": 11.0}))
-    db.record(_row("B", {"L1": 10.0}))
-    db.record(_row("C", {"L2": 5.0, "L4": -3.0}))
+    db.record(_row("A", {L1: 10.0, L3: 11.0}))
+    db.record(_row("B", {L1: 10.0}))
+    db.record(_row("C", {L2: 5.0, L4: -3.0}))
     coreset, entries = build_coreset(db, k=2)
-    assert coreset.pipelines == ("L1", "L2")
+    assert coreset.pipelines == (L1, L2)
     assert [e["gain_pct_sum"] for e in entries] == [20.0, 5.0]
     coreset, _ = build_coreset(db, k=10)
-    assert coreset.pipelines == ("L1", "L2", "L3")  # L4 never helps
+    assert coreset.pipelines == (L1, L2, L3)  # L4 never helps
     assert coreset.provenance["programs"] == 3
     assert coreset.provenance["llvm_version"].startswith("19.")
+
+
+def test_a_coreset_never_holds_a_list_the_vocabulary_rejects(tmp_path):
+    db = TuneDB(tmp_path / "t.sqlite")
+    newgvn = "default<Oz>,function(newgvn)"  # excluded since: it miscompiled crc32c
+    db.record(_row("A", {newgvn: 30.0, "default<Oz>,function(gvn)": 1.0}))
+    coreset, _ = build_coreset(db, k=5)
+    assert coreset.pipelines == ("default<Oz>,function(gvn)",)
 
 
 def test_autotune_then_coreset(tmp_path, capsys):

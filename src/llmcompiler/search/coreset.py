@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llmcompiler.errors import LLMCError
+from llmcompiler.errors import LLMCError, PipelineError
 
 if TYPE_CHECKING:
     from llmcompiler.engine import Evaluator
@@ -159,13 +159,32 @@ def build_coreset(
 
 
 def _stored_values(db) -> dict[str, dict[str, float]]:
-    """pipeline -> {program hash: improvement %} of the lists autotuning stored."""
+    """pipeline -> {program hash: improvement %} of the lists autotuning stored, but for
+    lists the vocabulary now rejects (a pass found to miscompile since)."""
     value: dict[str, dict[str, float]] = {}
+    accepted: dict[str, bool] = {}
     for digest, pipeline, improvement in db.lists():
-        if improvement > 0:
+        if pipeline not in accepted:
+            accepted[pipeline] = _accepted(pipeline)
+        if improvement > 0 and accepted[pipeline]:
             per = value.setdefault(pipeline, {})
             per[digest] = max(per.get(digest, 0.0), improvement)
     return value
+
+
+def _accepted(pipeline: str) -> bool:
+    """True when the vocabulary accepts the list, flat or as an edited -Oz."""
+    from llmcompiler.pipeline import load_vocabulary, validate
+    from llmcompiler.pipeline.oz import validate_nested
+
+    vocabulary = load_vocabulary()
+    for check in (validate, validate_nested):
+        try:
+            check(pipeline, vocabulary)
+            return True
+        except PipelineError:
+            continue
+    return False
 
 
 def _cover(value: dict[str, dict[str, float]], k: int) -> tuple[list[dict], dict[str, float]]:
