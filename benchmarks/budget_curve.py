@@ -57,7 +57,7 @@ def main() -> int:
     if args.modules:
         for line in args.modules.read_text().splitlines():
             path, _, kind = line.split("\t")
-            kinds[Path(path).name] = kind
+            kinds[path] = kinds[Path(path).name] = kind
     rows = load(args.run)
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
@@ -78,7 +78,8 @@ def main() -> int:
             mean, geo, worse, n = summary(groups[key])
             fam = defaultdict(list)
             for row in groups[key]:
-                fam[kinds.get(row["file"], "?")].append(row["improvement_pct"])
+                kind = kinds.get(row["file"]) or kinds.get(Path(row["file"]).name, "?")
+                fam[kind].append(row["improvement_pct"])
             families = ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in sorted(fam.items()))
             label = "-" if budget is None else f"{budget:g}s"
             print(f"{system:14} {label:>7} {mean:6.2f}% {geo:7.2f}% {worse:6d} {n:4d}  {families}")
