@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from llmcompiler.errors import PipelineError
-from llmcompiler.pipeline import Vocabulary, load_vocabulary, validate
+from llmcompiler.pipeline import Vocabulary, load_vocabulary
 from llmcompiler.program import Program
 from llmcompiler.prompts import parse_answer
 
@@ -123,19 +123,13 @@ def candidate_from_pipeline(
 
     A flat list must pass the vocabulary; a list that nests -Oz's own expansion (an
     edited -Oz, as search writes it) may also hold -Oz's bookkeeping passes
-    (:func:`llmcompiler.pipeline.oz.validate_nested`).
+    (:func:`llmcompiler.pipeline.oz.validate_pass_list`).
     """
-    from llmcompiler.pipeline.oz import validate_nested
+    from llmcompiler.pipeline.oz import validate_pass_list
 
     vocabulary = vocabulary or load_vocabulary()
     try:
-        try:
-            return Candidate(validate(text, vocabulary).format(), None, predicted_size, score)
-        except PipelineError as flat:
-            try:
-                return Candidate(validate_nested(text, vocabulary), None, predicted_size, score)
-            except PipelineError:
-                raise flat from None
+        return Candidate(validate_pass_list(text, vocabulary), None, predicted_size, score)
     except PipelineError as err:
         return Candidate(None, _short(f"invalid pass list: {err}"), predicted_size, score)
     except Exception as err:  # noqa: BLE001 - model output must never crash the caller

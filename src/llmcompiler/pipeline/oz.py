@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from llmcompiler.errors import LLVMNotFoundError, PipelineError
 from llmcompiler.llvm import toolchain
-from llmcompiler.pipeline.flat import parse_pipeline
+from llmcompiler.pipeline.flat import parse_pipeline, validate
 from llmcompiler.pipeline.passes import OZ, Pass
 from llmcompiler.pipeline.tree import Node, leaves, parse_tree, render
 from llmcompiler.pipeline.vocabulary import Vocabulary, load_vocabulary
@@ -179,6 +179,24 @@ def validate_nested(text: str, vocabulary: Vocabulary | None = None) -> str:
         except PipelineError as err:
             raise PipelineError(f"{leaf.name!r} is not one of -Oz's passes, and {err}") from None
     return render(tree)
+
+
+def validate_pass_list(text: str, vocabulary: Vocabulary | None = None) -> str:
+    """Check a pass list as search, coresets and models write it: a flat list the
+    vocabulary accepts, else an edited -Oz (:func:`validate_nested`). Returns the text,
+    normalised.
+
+    Raises:
+        PipelineError: the flat list's error, when neither form is accepted.
+    """
+    vocabulary = vocabulary if vocabulary is not None else load_vocabulary()
+    try:
+        return validate(text, vocabulary).format()
+    except PipelineError as flat:
+        try:
+            return validate_nested(text, vocabulary)
+        except PipelineError:
+            raise flat from None
 
 
 @functools.cache

@@ -174,17 +174,13 @@ def _stored_values(db) -> dict[str, dict[str, float]]:
 
 def _accepted(pipeline: str) -> bool:
     """True when the vocabulary accepts the list, flat or as an edited -Oz."""
-    from llmcompiler.pipeline import load_vocabulary, validate
-    from llmcompiler.pipeline.oz import validate_nested
+    from llmcompiler.pipeline.oz import validate_pass_list
 
-    vocabulary = load_vocabulary()
-    for check in (validate, validate_nested):
-        try:
-            check(pipeline, vocabulary)
-            return True
-        except PipelineError:
-            continue
-    return False
+    try:
+        validate_pass_list(pipeline)
+    except PipelineError:
+        return False
+    return True
 
 
 def _cover(value: dict[str, dict[str, float]], k: int) -> tuple[list[dict], dict[str, float]]:
@@ -227,7 +223,7 @@ class CrossEvaluation:
     def measure(self, db, pipelines: list[str]) -> dict[str, dict[str, float]]:
         """pipeline -> {program hash: improvement % over -Oz, where positive}.
 
-        Programs whose file is gone or that fail to load are skipped.
+        Programs whose file is gone or that fail to load are skipped (and counted done).
         """
         from llmcompiler.engine import Objective, Task
         from llmcompiler.pipeline import OZ
@@ -241,15 +237,18 @@ class CrossEvaluation:
             try:
                 program = load_program(row["name"])
             except LLMCError:
-                continue
-            tasks = [Task(program, OZ, objective, timeout=self.timeout)]
-            tasks += [Task(program, p, objective, timeout=self.timeout) for p in pipelines]
-            results = dict(self.evaluator.run(tasks))
-            oz = getattr(results[0], metric) if results[0].ok else None
-            for j, pipeline in enumerate(pipelines, 1):
-                got = results[j]
-                if oz and got.ok and getattr(got, metric) < oz:
-                    value[pipeline][row["hash"]] = (oz - getattr(got, metric)) / oz * 100
+                program = None
+            if program is not None:
+                tasks = [
+                    Task(program, text, objective, timeout=self.timeout)
+                    for text in (OZ, *pipelines)
+                ]
+                results = dict(self.evaluator.run(tasks))
+                oz = getattr(results[0], metric) if results[0].ok else None
+                for j, pipeline in enumerate(pipelines, 1):
+                    got = getattr(results[j], metric) if results[j].ok else None
+                    if oz and got is not None and got < oz:
+                        value[pipeline][row["hash"]] = (oz - got) / oz * 100
             if self.progress:
                 self.progress(done, len(rows))
         return value

@@ -35,12 +35,11 @@ def local_search(
     pool: Sequence[Pass],
     seeds: Sequence[Genome],
     oz: OzTemplate | None = None,
-    learn: bool = True,
 ) -> None:
     """Evolution from the best lists found: mutation (insert, delete, replace, swap,
     move, and edits inside -Oz given its template) of tournament-selected parents, and
-    one-point crossover. With ``learn``, the passes mutation adds are drawn half by
-    how often they paid off earlier in this run (:mod:`.credit`)."""
+    one-point crossover. The passes mutation adds are drawn half by how often they
+    paid off earlier in this run (:mod:`.credit`)."""
     # The coreset's first lists (its best on the training corpus), LLVM's other levels,
     # then the rest of the coreset, a batch at a time until the budget is spent (at least
     # one batch: on a module where one evaluation takes seconds, that is all there is).
@@ -55,8 +54,7 @@ def local_search(
         run.evaluate(first[k : k + BATCH])
     if oz is not None:
         sweep(run, rng, oz)
-    credit = PassCredit(pool) if learn else None
-    pick = credit.pick if credit else None
+    credit = PassCredit(pool)
     while not run.exhausted():
         parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ_GENE,)]
         batch, origin = [], []
@@ -65,17 +63,15 @@ def local_search(
             if len(parents) > 1 and rng.random() < 0.25:
                 child = crossover(rng, a, _tournament(rng, parents), MAX_LEN, oz)
                 if rng.random() < 0.5:
-                    child = mutate(rng, child, pool, MAX_LEN, oz, pick)
+                    child = mutate(rng, child, pool, MAX_LEN, oz, credit.pick)
             else:
-                child = mutate(rng, a, pool, MAX_LEN, oz, pick)
+                child = mutate(rng, a, pool, MAX_LEN, oz, credit.pick)
                 while rng.random() < 0.3:  # sometimes a bigger jump
-                    child = mutate(rng, child, pool, MAX_LEN, oz, pick)
+                    child = mutate(rng, child, pool, MAX_LEN, oz, credit.pick)
             batch.append(child)
             origin.append(a)
-        scores = run.evaluate(batch)
-        if credit:
-            for parent, child, score in zip(origin, batch, scores):
-                credit.credit(parent, child, score < run.scores[pipeline_text(parent)])
+        for parent, child, score in zip(origin, batch, run.evaluate(batch)):
+            credit.credit(parent, child, score < run.scores[pipeline_text(parent)])
 
 
 def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWEEP_SHARE) -> None:
