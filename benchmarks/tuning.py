@@ -8,7 +8,7 @@ improved / equal / worse, and evaluations and seconds per program. All final num
 are measured with llc-19 (size) or the instruction count of the optimized IR.
 
 Usage: python benchmarks/tuning.py SETS_DIR [--budgets 1,10] [--objectives size,instcount]
-       [--limit N] [--jobs 2] [--validate] [--out results.jsonl]
+       [--limit N] [--jobs 2] [--validate] [--out results.jsonl] [--no-per-function]
        [--model builtin|PATH [--candidates 4] [--only-model | --search-with-model]]
 
 With --model, a "model k=K" run asks the model for K lists and keeps the best of them
@@ -102,6 +102,11 @@ def main() -> int:
         "--coreset", default=None, help="coreset file (default: the shipped one for each objective)"
     )
     parser.add_argument("--no-baselines", action="store_true", help="skip -Oz and coreset")
+    parser.add_argument(
+        "--no-per-function",
+        action="store_true",
+        help="no function pipelines per function after search (llmc optimize --no-per-function)",
+    )
     parser.add_argument(
         "--validate",
         action="store_true",
@@ -205,6 +210,7 @@ def main() -> int:
                         seed=args.seed,
                         validate=args.validate and label.startswith(name),
                         method="model" if label.startswith("model") else args.method,
+                        per_function=not args.no_per_function,
                         **(
                             {"model": model, "candidates": args.candidates}
                             if label.startswith("model")

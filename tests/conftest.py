@@ -9,7 +9,7 @@ import pytest
 from llmcompiler.analysis.narrow import apply_narrowing
 from llmcompiler.engine import Evaluator
 from llmcompiler.engine.steps import STEPS, split_pipeline
-from llmcompiler.llvm import Module, berkeley_size
+from llmcompiler.llvm import TargetMachine, Module, berkeley_size
 from llmcompiler.llvm.toolchain import count_text_instructions, llc_object, opt
 from llmcompiler.pipeline import steps_in
 from llmcompiler.program import load_program
@@ -57,11 +57,16 @@ def exact_size(program, pipeline: str) -> int:
     order, so this is what compiling the printed IR gives).
 
     opt-19 cannot run llmcompiler's own ``llmc-narrow`` step: for a list holding it,
-    opt-19 runs the LLVM segments and ``apply_narrowing`` runs in this process between them.
+    opt-19 runs the LLVM segments and ``apply_narrowing`` runs in this process between them;
+    so does ``llmc-functions`` (:meth:`Module.run_passes_on`).
     """
     bitcode = program.bitcode
     for part in split_pipeline(pipeline) if steps_in(pipeline) else [pipeline]:
-        if part in STEPS:
+        if isinstance(part, tuple):
+            with Module.parse(bitcode) as module, TargetMachine(program.triple) as machine:
+                module.run_passes_on(part[0], part[1], machine)
+                bitcode = module.to_bitcode()
+        elif part in STEPS:
             with Module.parse(bitcode) as module:
                 apply_narrowing(module)
                 bitcode = module.to_bitcode()

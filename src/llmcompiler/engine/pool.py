@@ -43,10 +43,14 @@ class Task:
     objective: Objective = field(default_factory=Objective)
     output: str | None = None  # one of worker.OUTPUTS, or None for numbers only
     timeout: float | None = None  # seconds for this evaluation (None: the pool's timeout)
+    #: With output "functions": pipelines each run on a copy of the result of
+    #: ``pipeline`` (run once); the output is then a JSON list, one entry per pipeline:
+    #: {function: value}, or null where that pipeline failed.
+    then: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple:
-        return (self.program.hash, self.pipeline, self.objective, self.output)
+        return (self.program.hash, self.pipeline, self.objective, self.output, self.then)
 
 
 @dataclass
@@ -128,6 +132,7 @@ class _Worker:
                 "pipeline": task.pipeline,
                 "objective": task.objective,
                 "output": task.output,
+                "then": task.then,
             }
         )
         self.loaded.add(digest)
@@ -266,6 +271,8 @@ class Evaluator:
         for task in tasks:
             if task.output is not None and task.output not in OUTPUTS:
                 raise ValueError(f"output must be one of {OUTPUTS}, not {task.output!r}")
+            if task.then and task.output != "functions":
+                raise ValueError('Task.then needs output "functions"')
         groups: dict[tuple, list[int]] = {}
         for index, task in enumerate(tasks):
             if task.output is None and self.cache is not None:

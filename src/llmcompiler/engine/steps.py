@@ -4,6 +4,9 @@ A step such as ``llmc-narrow`` is a module-level item written at the top level o
 a pipeline: ``function(mem2reg),llmc-narrow,default<Oz>`` runs ``function(mem2reg)``
 with :meth:`Module.run_passes`, then narrows integer operations in the module
 (:func:`llmcompiler.analysis.narrow.apply_narrowing`), then runs ``default<Oz>``.
+``llmc-functions<f;g>(function(gvn))`` runs the function pipeline inside on the
+functions ``f`` and ``g`` only (a pass list per function: :mod:`llmcompiler.search.
+per_function`); every other function is left as it is.
 A pipeline without steps is handed to LLVM whole, exactly as written.
 """
 
@@ -12,20 +15,26 @@ from __future__ import annotations
 from llmcompiler.analysis.narrow import apply_narrowing
 from llmcompiler.errors import EvaluationError
 from llmcompiler.llvm import Module, TargetMachine
-from llmcompiler.pipeline.tree import Node, leaves, parse_tree, render
+from llmcompiler.pipeline.functions import FUNCTIONS, descendants, function_step
+from llmcompiler.pipeline.tree import Node, parse_tree, render
 from llmcompiler.pipeline.vocabulary import nested_step
 
 NARROW = "llmc-narrow"
 #: The steps this module runs, by name (the vocabulary lists the same names).
-STEPS = (NARROW,)
+STEPS = (NARROW, FUNCTIONS)
+
+#: One part of a split pipeline: LLVM text, a step's name, or (names, function
+#: pipeline) for llmc-functions.
+Part = str | tuple[frozenset[str], str]
 
 
 class StepError(EvaluationError):
     """One of llmcompiler's own steps failed on a module (a bug in the step: report it)."""
 
 
-def split_pipeline(text: str) -> list[str]:
-    """Split pipeline text into LLVM segments and step names, in order.
+def split_pipeline(text: str) -> list[Part]:
+    """Split pipeline text into LLVM segments, step names and llmc-functions steps
+    (``(names, function pipeline)``), in order.
 
     Neighbouring top-level LLVM items are joined back into one segment. Returns
     ``[text]`` when the text names no step ('' gives []): such text goes to LLVM
@@ -38,24 +47,29 @@ def split_pipeline(text: str) -> list[str]:
     if not any(step in text for step in STEPS):
         return [text] if text.strip() else []
     tree = parse_tree(text)
-    out: list[str] = []
+    out: list[Part] = []
     llvm: list[Node] = []
     for node in tree.nodes:
-        if node.name in STEPS:
-            if llvm:
-                out.append(render(tuple(llvm)))
-                llvm = []
-            out.append(node.name)
-            continue
-        for leaf in leaves((node,)):
-            if leaf.base in STEPS:
+        for inner in descendants(node):
+            if inner.base in STEPS:
                 why = (
-                    f"{leaf.base} takes no parameters"
-                    if leaf.name not in STEPS
-                    else nested_step(leaf.name)
+                    f"{inner.base} takes no parameters"
+                    if inner.base == NARROW and inner.name != NARROW
+                    else nested_step(inner.base)
                 )
-                raise tree.error(leaf.offset, why)
-        llvm.append(node)
+                raise tree.error(inner.offset, why)
+        if node.base not in STEPS:
+            llvm.append(node)
+            continue
+        if llvm:
+            out.append(render(tuple(llvm)))
+            llvm = []
+        if node.base == FUNCTIONS:
+            out.append(function_step(tree, node))
+        elif node.name != NARROW or node.children is not None:
+            raise tree.error(node.offset, f"{node.base} takes no parameters")
+        else:
+            out.append(NARROW)
     if llvm:
         out.append(render(tuple(llvm)))
     return out
@@ -75,6 +89,8 @@ def run_pipeline(module: Module, text: str, target: TargetMachine | None = None)
         if part == NARROW:
             module.verify()
             _narrow(module)
+        elif isinstance(part, tuple):
+            module.run_passes_on(part[0], part[1], target)
         else:
             module.run_passes(part, target)
 

@@ -7,6 +7,7 @@ process kills only this worker; the pool notices and starts a new one.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -24,11 +25,19 @@ from llmcompiler.engine.result import (
 )
 from llmcompiler.engine.steps import StepError, run_pipeline
 from llmcompiler.errors import EvaluationError, InvalidIRError, PipelineError
-from llmcompiler.llvm import Module, TargetMachine, berkeley_size, default_triple
+from llmcompiler.llvm import (
+    Module,
+    TargetMachine,
+    berkeley_size,
+    default_triple,
+    function_sizes,
+)
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object
 
-#: Artifacts a request may ask for besides the numbers.
-OUTPUTS = ("ir", "bitcode", "object", "asm")
+#: Artifacts a request may ask for besides the numbers. "functions" is the objective
+#: per defined function, as JSON {name: value}: instructions, or for size the bytes of
+#: code in the object's symbol table (ELF only: other formats give an error).
+OUTPUTS = ("ir", "bitcode", "object", "asm", "functions")
 
 _MODULE_CACHE_SIZE = 32  # parsed modules kept per worker
 _REPARSE_AFTER = 2000  # evaluations before a module's context is rebuilt (bounds memory)
@@ -45,9 +54,15 @@ def target_machine(triple: str, opt_level: str = "O2") -> TargetMachine:
 
 
 def evaluate_module(
-    module: Module, pipeline: str, objective: Objective, output: str | None = None
+    module: Module,
+    pipeline: str,
+    objective: Objective,
+    output: str | None = None,
+    then: tuple[str, ...] = (),
 ) -> EvalResult:
     """Run ``pipeline`` on a clone of ``module`` and measure it. ``module`` is unchanged.
+    With ``then`` (output "functions"), each of those pipelines runs on a copy of the
+    result and the output lists their values per function (see ``Task.then``).
 
     Returns an EvalResult with status ok, invalid_pipeline, verify_failed or error.
     A crash inside LLVM is not caught here: run this in a worker process.
@@ -69,6 +84,14 @@ def evaluate_module(
         except StepError as err:
             return EvalResult(ERROR, error=str(err), seconds=_since(start))
         instcount = work.instruction_count()
+        if then:
+            payload = json.dumps([_per_function(work, p, objective, tm) for p in then])
+            return EvalResult(
+                OK, instcount=instcount, seconds=_since(start), output=payload.encode()
+            )
+        if output == "functions" and objective.metric == "instcount":
+            payload = json.dumps(work.function_instruction_counts()).encode()
+            return EvalResult(OK, instcount=instcount, seconds=_since(start), output=payload)
         exact_size = objective.metric == "size" and objective.size_path == "llc"
         try:
             bitcode = None
@@ -88,10 +111,32 @@ def evaluate_module(
             if exact_size:
                 size = berkeley_size(obj).binary_size
             elif objective.metric == "size":  # last use of work: code generation mutates it
-                size = berkeley_size(tm.emit_object(work)).binary_size
+                obj = tm.emit_object(work)
+                size = berkeley_size(obj).binary_size
+            if output == "functions":
+                sizes = function_sizes(obj)
+                if sizes is None:
+                    raise EvaluationError("sizes per function need an ELF object")
+                payload = json.dumps(sizes).encode()
         except EvaluationError as err:
             return EvalResult(ERROR, instcount=instcount, error=str(err), seconds=_since(start))
     return EvalResult(OK, instcount=instcount, size=size, seconds=_since(start), output=payload)
+
+
+def _per_function(
+    module: Module, pipeline: str, objective: Objective, tm: TargetMachine
+) -> dict[str, int] | None:
+    """The objective per function after ``pipeline`` on a copy of ``module`` (code size
+    from the fast path's object), or None where the pipeline fails or the IR breaks."""
+    with module.clone() as work:
+        try:
+            run_pipeline(work, pipeline, tm)
+            work.verify()
+            if objective.metric == "instcount":
+                return work.function_instruction_counts()
+            return function_sizes(tm.emit_object(work))
+        except (PipelineError, InvalidIRError, EvaluationError):
+            return None
 
 
 def _since(start: float) -> float:
@@ -170,7 +215,11 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
                 conn.send({"result": EvalResult(ERROR, error=str(err))})
                 continue
         result = evaluate_module(
-            module, request["pipeline"], request["objective"], request["output"]
+            module,
+            request["pipeline"],
+            request["objective"],
+            request["output"],
+            request.get("then", ()),
         )
         recycle = max_rss_mb is not None and _rss_mb() > max_rss_mb
         conn.send({"result": result, "recycle": recycle})

@@ -20,6 +20,7 @@ _EXPORTS = {
     "enable_crash_traces": "binding",
     "BerkeleySize": "objsize",
     "berkeley_size": "objsize",
+    "function_sizes": "objsize",
 }
 
 __all__ = list(_EXPORTS)

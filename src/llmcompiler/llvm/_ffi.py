@@ -243,6 +243,13 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMSetNUW", None, Ref, LLVMBool)
     fn("LLVMInstructionEraseFromParent", None, Ref)
 
+    # Function attributes (index ~0U is the function itself)
+    fn("LLVMGetEnumAttributeKindForName", c_uint, c_char_p, c_size_t)
+    fn("LLVMCreateEnumAttribute", Ref, Ref, c_uint, c_ulonglong)
+    fn("LLVMGetEnumAttributeAtIndex", Ref, Ref, c_uint, c_uint)
+    fn("LLVMAddAttributeAtIndex", None, Ref, c_uint, Ref)
+    fn("LLVMRemoveEnumAttributeAtIndex", None, Ref, c_uint, c_uint)
+
     # IRBuilder
     fn("LLVMCreateBuilderInContext", Ref, Ref)
     fn("LLVMDisposeBuilder", None, Ref)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-from ctypes import c_void_p
+from collections.abc import Collection
+from ctypes import c_size_t, c_void_p
 from typing import Self
 
 from llmcompiler.errors import EvaluationError, InvalidIRError, PipelineError
@@ -47,6 +48,15 @@ def enable_crash_traces() -> None:
         LLVMNotFoundError: libLLVM 19 is missing.
     """
     lib().LLVMEnablePrettyStackTrace()
+
+
+_FUNCTION_INDEX = 0xFFFFFFFF  # LLVMAttributeFunctionIndex
+
+
+def _value_name(value: int) -> str:
+    size = c_size_t()
+    raw = lib().LLVMGetValueName2(value, ctypes.byref(size))
+    return ctypes.string_at(raw, size.value).decode("utf-8", "replace")
 
 
 class Handle:
@@ -180,6 +190,58 @@ class Module(Handle):
                 bb = next_bb(bb)
             fn = next_fn(fn)
         return count
+
+    def function_instruction_counts(self) -> dict[str, int]:
+        """Return {name: IR instruction count} for every defined function (their sum is
+        :meth:`instruction_count`)."""
+        L = lib()
+        first_bb, next_bb = L.LLVMGetFirstBasicBlock, L.LLVMGetNextBasicBlock
+        first_i, next_i = L.LLVMGetFirstInstruction, L.LLVMGetNextInstruction
+        counts: dict[str, int] = {}
+        fn = L.LLVMGetFirstFunction(self.ptr)
+        while fn:
+            if not L.LLVMIsDeclaration(fn):
+                count = 0
+                bb = first_bb(fn)
+                while bb:
+                    inst = first_i(bb)
+                    while inst:
+                        count += 1
+                        inst = next_i(inst)
+                    bb = next_bb(bb)
+                counts[_value_name(fn)] = count
+            fn = L.LLVMGetNextFunction(fn)
+        return counts
+
+    def run_passes_on(
+        self, names: Collection[str], pipeline: str, target: TargetMachine | None = None
+    ) -> None:
+        """Run a function-level pipeline on the defined functions named in ``names`` only.
+
+        Every other defined function is marked ``optnone noinline`` while the pipeline
+        runs (the pass manager skips optnone functions, loops included) and restored
+        after: only the attributes added here are removed.
+
+        Raises:
+            PipelineError: LLVM rejected the pipeline text (its message verbatim).
+        """
+        L = lib()
+        kinds = [L.LLVMGetEnumAttributeKindForName(a, len(a)) for a in (b"optnone", b"noinline")]
+        added: list[tuple[int, int]] = []
+        fn = L.LLVMGetFirstFunction(self.ptr)
+        try:
+            while fn:
+                if not L.LLVMIsDeclaration(fn) and _value_name(fn) not in names:
+                    for kind in kinds:
+                        if not L.LLVMGetEnumAttributeAtIndex(fn, _FUNCTION_INDEX, kind):
+                            attr = L.LLVMCreateEnumAttribute(self.context.ptr, kind, 0)
+                            L.LLVMAddAttributeAtIndex(fn, _FUNCTION_INDEX, attr)
+                            added.append((fn, kind))
+                fn = L.LLVMGetNextFunction(fn)
+            self.run_passes(pipeline, target)
+        finally:
+            for fn, kind in added:
+                L.LLVMRemoveEnumAttributeAtIndex(fn, _FUNCTION_INDEX, kind)
 
     def has_definition(self, name: str) -> bool:
         """Return True if the module defines (not just declares) function ``name``."""

@@ -102,6 +102,19 @@ def undefined_symbols(obj: bytes) -> frozenset[str]:
     return _read(obj, _UNDEFINED)
 
 
+def function_sizes(obj: bytes) -> dict[str, int] | None:
+    """Return {symbol name: bytes of code} for the functions an ELF object defines (each
+    STT_FUNC symbol's st_size, as ``llvm-nm-19 -S`` prints it), or None for the other
+    formats, whose symbol tables hold no sizes.
+
+    Raises:
+        EvaluationError: as :func:`berkeley_size`.
+    """
+    if _format(obj) != ELF:
+        return None
+    return _read(obj, {ELF: _elf_function_sizes})
+
+
 def _read(obj: bytes, readers: dict[str, Callable[[bytes], _T]]) -> _T:
     """Run the reader for ``obj``'s format; a header that points past the end of ``obj``
     becomes an EvaluationError."""
@@ -245,6 +258,35 @@ def _elf_undefined(obj: bytes) -> frozenset[str]:
             if st_shndx == 0 and st_name and st_info >> 4 in (_STB_GLOBAL, _STB_WEAK):
                 names.add(_cstr(obj, strtab + st_name))
     return frozenset(names)
+
+
+#: A symbol's (name, info, shndx, size) for 64-bit and (name, size, info, shndx) for 32-bit.
+_ELF_SIZED_SYMBOL = {
+    (elf_class, data): struct.Struct(endian + ("IBxH8xQ" if elf_class == 2 else "I4xIBxH"))
+    for elf_class in (1, 2)
+    for data, endian in ((1, "<"), (2, ">"))
+}
+_STT_FUNC = 2
+
+
+def _elf_function_sizes(obj: bytes) -> dict[str, int]:
+    elf_class = obj[4]
+    symbol = _ELF_SIZED_SYMBOL[elf_class, obj[5]]
+    sections = _elf_sections(obj)
+    sizes: dict[str, int] = {}
+    for _, sh_type, _, _, offset, size, link, _, _, entsize in sections:
+        if sh_type != _SHT_SYMTAB or not entsize:
+            continue
+        strtab = sections[link][4]
+        for at in range(offset + entsize, offset + size, entsize):
+            fields = symbol.unpack_from(obj, at)
+            if elf_class == 2:
+                st_name, st_info, st_shndx, st_size = fields
+            else:
+                st_name, st_size, st_info, st_shndx = fields
+            if st_shndx and st_name and st_info & 0xF == _STT_FUNC:
+                sizes[_cstr(obj, strtab + st_name)] = st_size
+    return sizes
 
 
 # -- Mach-O ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from llmcompiler.llvm._ffi import INSTALL_HINT, LLVM_MAJOR
 from llmcompiler.llvm.codegen import relocation_args
 
 #: opt's complaint about one of llmcompiler's own steps: they are all named ``llmc-*``.
-_OWN_STEP = re.compile(r"unknown \w+ pass '(llmc-[^']*)'")
+_OWN_STEP = re.compile(r"(?:unknown \w+ pass|unknown pipeline name) '(llmc-[^'<]*)")
 
 #: Flags that give realistic size-tuning input: functions keep minsize/optsize,
 #: no LLVM pass runs (DESIGN.md).

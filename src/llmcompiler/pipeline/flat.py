@@ -25,8 +25,9 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from llmcompiler.pipeline.functions import FUNCTIONS, descendants, function_step
 from llmcompiler.pipeline.passes import DEPTH, LEVELS, Pass
-from llmcompiler.pipeline.tree import Node, Tree, leaves, parse_tree, render
+from llmcompiler.pipeline.tree import Node, Tree, parse_tree, render
 from llmcompiler.pipeline.vocabulary import Vocabulary, load_vocabulary, nested_step
 
 __all__ = ["LEVELS", "Pass", "Pipeline", "parse_pipeline", "validate", "random_pipeline"]
@@ -109,6 +110,12 @@ class _Flattener:
         return out
 
     def element(self, node: Node, context: str | None, depth: int) -> list[Pass]:
+        if node.base == FUNCTIONS:  # one opaque module-level item, its inside checked
+            if depth:
+                raise self.tree.error(node.offset, nested_step(FUNCTIONS))
+            function_step(self.tree, node)
+            self.sequence(node.children, None, depth + 1)
+            return [Pass(render((node,)), "module")]
         if node.children is None:
             return [self.leaf(node, context, depth)]
         if node.base == "repeat":
@@ -188,7 +195,12 @@ def steps_in(text: str) -> list[str]:
         PipelineError: malformed text.
     """
     steps = load_vocabulary().steps
-    return [leaf.name for leaf in leaves(parse_tree(text).nodes) if leaf.base in steps]
+    found = []
+    for top in parse_tree(text).nodes:
+        for node in (top, *descendants(top)):
+            if node.base in steps:
+                found.append(node.base if node.base == FUNCTIONS else node.name)
+    return found
 
 
 def random_pipeline(

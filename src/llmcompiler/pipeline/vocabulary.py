@@ -107,7 +107,7 @@ class Vocabulary:
         Raises:
             PipelineError: the pass is excluded, unknown, or at a level it cannot run at.
         """
-        if p.name in self.steps:
+        if p.name in self.steps or p.name.startswith("llmc-functions<"):
             if p.level != "module":
                 raise PipelineError(nested_step(p.name))
             return

@@ -31,6 +31,7 @@ from llmcompiler.pipeline.oz import template as oz_template
 from llmcompiler.program import Program
 from llmcompiler.search.accept import EXACT, OZ_DIFFERS, Acceptance, LinkageCheck, reference
 from llmcompiler.search.minimize import minimize
+from llmcompiler.search.per_function import per_function
 from llmcompiler.search.result import Measure, Proposal, TuneResult
 from llmcompiler.search.run import Budget, SearchRun
 from llmcompiler.search.space import OZ_GENE, Genome, genes, pipeline_text
@@ -51,6 +52,13 @@ SLOW_MIN_SECONDS = 0.5
 #: RESERVE_SHARE of the budget) for minimization, exact measurement and checks.
 RESERVE_FACTOR = 4.0
 RESERVE_SHARE = 0.3
+#: Share of the time budget kept for choosing function pipelines per function after
+#: search (:mod:`.per_function`), when TuneConfig.per_function is on and the rest still
+#: buys search PER_FUNCTION_MIN_SEARCH evaluations as slow as -Oz. On the real-code
+#: test side a search of fewer evaluations lost more without that time than choosing
+#: per function won (benchmarks/tuning.py, README "A pass list per function").
+PER_FUNCTION_SHARE = 0.25
+PER_FUNCTION_MIN_SEARCH = 100
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,10 @@ class TuneConfig:
         runners_up: how many other lists that beat -Oz in search to report (autotuning
             stores them for coreset building); each is measured with llc-19 like the
             winner, so every reported improvement compares exact sizes with exact -Oz.
+        per_function: after search, give each function the function pipelines that make
+            it smaller (``llmc-functions`` steps after the winner, :mod:`.per_function`),
+            within PER_FUNCTION_SHARE of the time budget; offered before the winner
+            alone when search's own measure finds it smaller.
     """
 
     budget: Budget = field(default_factory=Budget)
@@ -88,6 +100,7 @@ class TuneConfig:
     model: PassListModel | None = None
     candidates: int = 4
     runners_up: int = 0
+    per_function: bool = True
 
 
 def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
@@ -142,6 +155,15 @@ class _Search:
         run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * oz_seconds)
         if config.budget.seconds is not None:
             run.reserve = min(RESERVE_SHARE * config.budget.seconds, RESERVE_FACTOR * oz_seconds)
+        #: whether to choose per function, and when that must stop (monotonic time;
+        #: None: no time budget)
+        self.per_function, self.functions_deadline = config.per_function, None
+        if config.per_function and config.budget.seconds is not None:
+            share = PER_FUNCTION_SHARE * config.budget.seconds
+            rest = config.budget.seconds - share - run.reserve
+            self.per_function = rest >= PER_FUNCTION_MIN_SEARCH * oz_seconds
+            self.functions_deadline = run.start + config.budget.seconds - run.reserve
+            run.reserve += share if self.per_function else 0.0
         self.linkage = LinkageCheck(evaluator, program)
         rng = random.Random(config.seed)
         METHODS[config.method](
@@ -164,7 +186,34 @@ class _Search:
             tried += 1
             if self.config.minimize and genome != (OZ_GENE,):
                 genome = minimize(self.run, genome)
-            yield (OZ if genome == (OZ_GENE,) else pipeline_text(genome)), genome, None
+            text = OZ if genome == (OZ_GENE,) else pipeline_text(genome)
+            if tried == 1 and self.per_function:
+                plan = self._per_function(text)
+                if plan is not None:
+                    yield plan, (Pass(plan, "module"),), None
+            yield text, genome, None
+
+    def _per_function(self, text: str) -> str | None:
+        """The winner followed by function pipelines per function, when search's own
+        measure finds it smaller than the winner alone; else None."""
+        run = self.run
+        plan = per_function(
+            run.evaluator, run.program, text, run.objective, self.functions_deadline
+        )
+        if plan is None:
+            return None
+        run.evaluations += plan.evaluations
+        if plan.pipeline == text:
+            return None
+        whole = run.evaluator.evaluate(run.program, plan.pipeline, run.objective)
+        run.evaluations += 1
+        alone = run.scores.get(text)
+        if alone is None:
+            result = run.evaluator.evaluate(run.program, text, run.objective)
+            alone = run.score(result.size, result.instcount) if result.ok else None
+        if not whole.ok or alone is None:
+            return None
+        return plan.pipeline if run.score(whole.size, whole.instcount)[0] < alone[0] else None
 
     def runners_up(self, count: int) -> list[str]:
         """Up to ``count`` other lists that beat -Oz in search (not minimized)."""
