@@ -9,7 +9,7 @@ import pytest
 from llmcompiler.analysis.narrow import apply_narrowing
 from llmcompiler.engine import Evaluator
 from llmcompiler.engine.steps import STEPS, split_pipeline
-from llmcompiler.llvm import TargetMachine, Module, berkeley_size
+from llmcompiler.llvm import Module, TargetMachine, berkeley_size
 from llmcompiler.llvm.toolchain import count_text_instructions, llc_object, opt
 from llmcompiler.pipeline import steps_in
 from llmcompiler.program import load_program

@@ -16,9 +16,10 @@ from llmcompiler.errors import PipelineError
 from llmcompiler.llvm import Module, TargetMachine, function_sizes
 from llmcompiler.llvm.toolchain import llc_object, opt, tool
 from llmcompiler.pipeline import load_vocabulary, parse_pipeline, steps_in
+from llmcompiler.pipeline.diff import describe
 from llmcompiler.pipeline.functions import functions_step
 from llmcompiler.program import load_program, program_from_ir
-from llmcompiler.search.per_function import function_pipelines, per_function
+from llmcompiler.search.per_function import function_pipelines, per_function, vocabulary_pool
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tuner import TuneConfig, optimize
 
@@ -98,22 +99,34 @@ def test_values_of_pipelines_run_after_one_prefix(evaluator):
         list(evaluator.run([Task(program, "function(dce)", INSTCOUNT, then=then)]))
 
 
-def test_code_sizes_per_function_are_llvm_nm_sizes(evaluator, tmp_path):
-    program = load_program(FIXTURES / "strings.c")
-    result = evaluator.evaluate(program, "default<Oz>", Objective(), output="functions")
-    values = json.loads(result.output)
-    obj = evaluator.evaluate(program, "default<Oz>", Objective(), output="object").output
-    path = tmp_path / "strings.o"
+def _nm_sizes(obj: bytes, path: Path) -> dict[str, int]:
     path.write_bytes(obj)
     nm = subprocess.run(
         [tool("llvm-nm"), "-S", "--defined-only", str(path)], capture_output=True, text=True
     ).stdout.split()
-    expected = {nm[i + 3]: int(nm[i + 1], 16) for i in range(0, len(nm), 4) if nm[i + 2] in "Tt"}
+    return {nm[i + 3]: int(nm[i + 1], 16) for i in range(0, len(nm), 4) if nm[i + 2] in "Tt"}
+
+
+@pytest.mark.parametrize("triple", ["x86_64-pc-linux-gnu", "armv7-unknown-linux-gnueabihf"])
+def test_code_sizes_per_function_are_llvm_nm_sizes(evaluator, tmp_path, triple):
+    program = program_from_ir(IR.replace(b"x86_64-pc-linux-gnu", triple.encode()), "t.ll")
+    result = evaluator.evaluate(program, "default<Oz>", Objective(), output="functions")
+    obj = evaluator.evaluate(program, "default<Oz>", Objective(), output="object").output
+    expected = _nm_sizes(obj, tmp_path / "t.o")
+    assert set(expected) == {"f", "g", "h"} and min(expected.values()) > 0
     assert function_sizes(obj) == expected
-    assert values.keys() == expected.keys()  # the fast path's code, function by function
+    assert json.loads(result.output).keys() == expected.keys()  # the fast path, per function
     wasm = program_from_ir(IR.replace(b"x86_64-pc-linux-gnu", b"wasm32-unknown-unknown"), "w.ll")
     failed = evaluator.evaluate(wasm, "default<Oz>", Objective(), output="functions")
     assert not failed.ok and "sizes per function need an ELF object" in failed.error
+
+
+def test_the_one_line_summary_says_what_runs_per_function():
+    text = f"default<Oz>,{functions_step(['f', 'g'], 'function(gvn)')},"
+    text += functions_step(["h"], "function(dse,instcombine<no-verify-fixpoint>)")
+    assert describe(text) == (
+        "-Oz + per function: gvn on 2 functions; dse,instcombine<no-verify-fixpoint> on 1 function"
+    )
 
 
 @pytest.mark.parametrize(
@@ -135,7 +148,9 @@ def test_opt_cannot_run_the_step_and_says_what_can():
     step = functions_step(["f"], CLEANUP)
     assert steps_in(f"default<Oz>,{step}") == ["llmc-functions"]
     assert split_pipeline(f"default<Oz>,{step}") == ["default<Oz>", (frozenset({"f"}), CLEANUP)]
-    with pytest.raises(PipelineError, match="llmc-functions is llmcompiler's own step; opt-19 cannot run it"):
+    with pytest.raises(
+        PipelineError, match="llmc-functions is llmcompiler's own step; opt-19 cannot run it"
+    ):
         opt(IR, step)
     with pytest.raises(ValueError, match="cannot name function 'a,b'"):
         functions_step(["a,b"], CLEANUP)
@@ -172,11 +187,12 @@ def test_optimize_offers_the_plan_only_where_it_wins(evaluator, cxx):
     off = optimize(
         evaluator, cxx, TuneConfig(budget=budget, metric="instcount", per_function=False)
     )
-    on = optimize(evaluator, cxx, TuneConfig(budget=budget, metric="instcount"))
+    on = optimize(evaluator, cxx, TuneConfig(budget=budget, metric="instcount", validate=True))
     assert "llmc-functions" not in off.pipeline
     assert on.best.instcount < off.best.instcount
     assert on.pipeline.startswith(off.pipeline + ",llmc-functions<")
     assert on.needs_llmc and on.evaluations > off.evaluations
+    assert on.validated is True  # built from the plan's bitcode, run against -O0
     assert on.best.instcount == evaluator.evaluate(cxx, on.pipeline, INSTCOUNT).instcount
 
 
@@ -184,5 +200,23 @@ def test_nothing_to_gain_leaves_the_list_alone(evaluator):
     program = program_from_ir(IR.split(b"define i32 @g")[0], "one.ll")
     plan = per_function(evaluator, program, CLEANUP, INSTCOUNT)
     assert plan.pipeline == CLEANUP and plan.functions == 0 and plan.predicted == plan.before == 1
-    assert plan.evaluations == 1 + len(function_pipelines())
+    assert plan.evaluations == 1 + len(function_pipelines("instcount"))
     assert per_function(evaluator, program, "function(no-such-pass)", INSTCOUNT) is None
+
+
+def test_the_pool_is_tried_in_the_order_learned_on_the_tuning_side():
+    from importlib import resources
+
+    shipped = json.loads(
+        resources.files("llmcompiler.data")
+        .joinpath("function_pipelines.instcount.json")
+        .read_text()
+    )
+    assert "tune side" in shipped["corpus"]
+    learned = [entry["pipeline"] for entry in shipped["pipelines"]]
+    pool = function_pipelines("instcount")
+    assert sorted(pool) == sorted(vocabulary_pool())  # every pipeline, each once
+    assert pool[:5] == tuple(learned[:5])
+    saved = [entry["saved_pct"] for entry in shipped["pipelines"]]
+    assert saved == sorted(saved, reverse=True) and saved[0] > 0
+    assert function_pipelines("size") == pool  # no order learned for size: instcount's

@@ -111,6 +111,7 @@ def run_autotune(args: argparse.Namespace) -> int:
         seed=args.seed,
         validate=args.validate,
         coreset=load_coreset(args.coreset).pipelines if args.coreset else (),
+        per_function=False,  # labels for coresets and the ranker: lists for any module
     )
     db = TuneDB(args.db)
     db.set_meta("budget_per_program", args.budget)

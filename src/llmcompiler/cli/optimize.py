@@ -11,6 +11,7 @@ from llmcompiler.cli import args as common
 from llmcompiler.cli.report import error, note, printable, warning
 from llmcompiler.engine import Evaluator
 from llmcompiler.errors import LLMCError, UsageError
+from llmcompiler.pipeline import steps_in
 from llmcompiler.program import read_file
 from llmcompiler.search.coreset import (
     SHIPPED_FAMILY,
@@ -62,6 +63,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-coreset", action="store_true", help="start from -Oz alone")
     p.add_argument(
+        "--no-per-function",
+        action="store_true",
+        help="one pass list for the whole module: do not add function pipelines per "
+        "function (llmc-functions steps) after search",
+    )
+    p.add_argument(
         "--validate",
         action="store_true",
         help="run each winner against the -O0 build; discard any that differs",
@@ -106,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         coreset=coreset,
         validate=args.validate,
         run=RunSpec(tuple(args.args.split()), stdin, args.run_timeout),
+        per_function=not args.no_per_function,
     )
     model = None
     if args.method == "model" or not args.no_model:
@@ -217,7 +225,6 @@ def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
             line += f", best {best} bytes ({(r.oz.size - best) / r.oz.size * 100:+.2f}% vs -Oz)"
         print(line)
     if r.needs_llmc:
-        print(
-            "  (holds llmc-narrow, llmcompiler's own step: reproduce it with llmc opt, not opt-19)"
-        )
+        own = " and ".join(dict.fromkeys(steps_in(r.pipeline)))
+        print(f"  (holds {own}, llmcompiler's own step: reproduce it with llmc opt, not opt-19)")
     sys.stdout.flush()

@@ -96,8 +96,10 @@ def flag_tuning_records(
     source = "tune-db"
     if label is None:
         source = "search"
-        tune = TuneConfig(
-            budget=Budget(config.search_seconds, config.search_evaluations), seed=seed
+        tune = TuneConfig(  # a label is an opt pass list: one list for the whole module
+            budget=Budget(config.search_seconds, config.search_evaluations),
+            seed=seed,
+            per_function=False,
         )
         try:
             label = optimize(evaluator, program, tune).pipeline

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from difflib import SequenceMatcher
 
+from llmcompiler.pipeline.functions import FUNCTIONS
 from llmcompiler.pipeline.oz import template
 from llmcompiler.pipeline.passes import OZ
 from llmcompiler.pipeline.tree import leaves, parse_tree
@@ -31,10 +32,21 @@ def describe(text: str) -> str:
     Returns the text itself when it is not a valid pipeline ('' stays '').
     """
     try:
-        names = [leaf.name for leaf in leaves(parse_tree(text).nodes)]
+        nodes = parse_tree(text).nodes
     except Exception:  # noqa: BLE001 - a description never fails
         return text
-    return " + ".join(_segments(names, template().names)) or text
+    whole = tuple(n for n in nodes if n.base != FUNCTIONS)
+    names = [leaf.name for leaf in leaves(whole)]
+    line = " + ".join(_segments(names, template().names)) or ("" if whole else text)
+    steps = [n for n in nodes if n.base == FUNCTIONS and n.children]
+    if steps:  # llmc-functions: what runs on how many functions
+        each = []
+        for n in steps:
+            count = len([name for name in n.params.split(";") if name])
+            passes = ",".join(leaf.name for leaf in leaves(n.children))
+            each.append(f"{passes} on {count} function{'s' if count > 1 else ''}")
+        line += f" + per function: {'; '.join(each)}"
+    return line
 
 
 def _segments(names: list[str], oz: tuple[str, ...]) -> list[str]:

@@ -17,17 +17,20 @@ it beats the module-wide list.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 from llmcompiler.engine import Evaluator, Objective, Task
 from llmcompiler.pipeline import load_vocabulary
 from llmcompiler.pipeline.functions import functions_step, writable
 from llmcompiler.program import Program
 
+SCHEMA_VERSION = 1  # of data/function_pipelines.<metric>.json
 #: Pipelines measured per batch (one task: the module-wide list once, then each of them).
 BATCH = 12
 #: Rounds of choosing (each starts from the functions as the last round left them).
@@ -43,8 +46,8 @@ PAIRS = (
 )
 
 
-def function_pipelines() -> tuple[str, ...]:
-    """The pool: every function and loop pass of the vocabulary alone (loop passes in
+def vocabulary_pool() -> tuple[str, ...]:
+    """Every function and loop pass of the vocabulary alone (loop passes in
     ``loop-mssa(...)`` or ``loop(...)``, as they need), then :data:`PAIRS`."""
     vocabulary = load_vocabulary()
     out = []
@@ -58,11 +61,32 @@ def function_pipelines() -> tuple[str, ...]:
     return (*out, *PAIRS)
 
 
+@functools.cache
+def function_pipelines(metric: str = "instcount") -> tuple[str, ...]:
+    """The pool, in the order learned for ``metric`` on the tuning side of the real-code
+    benchmark (``data/function_pipelines.<metric>.json``, benchmarks/function_pool.py;
+    the instruction-count order where none was learned for ``metric``):
+    the pipelines that saved most first, then any of :func:`vocabulary_pool` the file
+    does not hold. Pipelines of the file that the vocabulary no longer has are dropped."""
+    pool = vocabulary_pool()
+    data = resources.files("llmcompiler.data")
+    shipped = data.joinpath(f"function_pipelines.{metric}.json")
+    if not shipped.is_file():  # no order learned for this objective: instcount's
+        shipped = data.joinpath("function_pipelines.instcount.json")
+    if not shipped.is_file():
+        return pool
+    learned = [entry["pipeline"] for entry in json.loads(shipped.read_text())["pipelines"]]
+    known = set(pool)
+    ordered = [text for text in learned if text in known]
+    return (*ordered, *(text for text in pool if text not in set(ordered)))
+
+
 @dataclass(frozen=True)
 class FunctionPlan:
     """The result of :func:`per_function`: ``pipeline`` (the module-wide list, then the
     steps), the predicted total, the total before, how many functions changed, rounds
-    that changed any, and evaluations (the module-wide list and each pipeline measured)."""
+    that changed any, evaluations (the module-wide list and each pipeline measured), and
+    what each chosen pipeline saved (summed over the functions that took it)."""
 
     pipeline: str
     predicted: int
@@ -70,6 +94,7 @@ class FunctionPlan:
     functions: int
     rounds: int
     evaluations: int
+    saved: dict[str, int]
 
 
 def per_function(
@@ -88,12 +113,13 @@ def per_function(
     gets smaller), or None when ``base`` fails or gives no values per function (a format
     other than ELF for size).
     """
-    pool = tuple(pool if pool is not None else function_pipelines())
+    pool = tuple(pool if pool is not None else function_pipelines(objective.metric))
     current = _values(evaluator, program, base, objective)
     if not current:
         return None
     before = sum(current.values())
     text, changed, done, measured = base, set(), 0, 1
+    saved: dict[str, int] = defaultdict(int)
     for _ in range(rounds):
         if deadline is not None and time.monotonic() >= deadline:
             break
@@ -103,6 +129,7 @@ def per_function(
         for name, (value, index) in best.items():
             if index is not None:
                 groups[index].append(name)
+                saved[pool[index]] += current[name] - value
                 current[name] = value
         if not groups:
             break
@@ -110,7 +137,8 @@ def per_function(
         changed.update(n for names in groups.values() for n in names)
         steps = [functions_step(names, pool[i]) for i, names in sorted(groups.items())]
         text = ",".join([text, *steps])
-    return FunctionPlan(text, sum(current.values()), before, len(changed), done, measured)
+    total = sum(current.values())
+    return FunctionPlan(text, total, before, len(changed), done, measured, dict(saved))
 
 
 def _values(
