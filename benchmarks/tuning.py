@@ -210,7 +210,8 @@ def main() -> int:
                         seed=args.seed,
                         validate=args.validate and label.startswith(name),
                         method="model" if label.startswith("model") else args.method,
-                        per_function=not args.no_per_function,
+                        # the baselines are -Oz and the coreset alone, nothing after them
+                        per_function=not args.no_per_function and label.startswith(name),
                         **(
                             {"model": model, "candidates": args.candidates}
                             if label.startswith("model")

@@ -76,7 +76,7 @@ def tuning_items(config: EvalConfig) -> list[tuple[str, Callable, float | None]]
 def tune_config(config: EvalConfig, model: PassListModel | None = None) -> TuneConfig:
     """Return the TuneConfig of every program of a flag-tuning run."""
     if config.method == "oz":  # -Oz measured alone: no search, no coreset, no model
-        return TuneConfig(budget=Budget(None, 0), seed=config.seed, coreset=())
+        return TuneConfig(budget=Budget(None, 0), seed=config.seed, coreset=(), per_function=False)
     seconds = config.budget
     if seconds is None and config.evaluations is None:
         seconds = DEFAULT_SECONDS
