@@ -59,6 +59,24 @@ def _value_name(value: int) -> str:
     return ctypes.string_at(raw, size.value).decode("utf-8", "replace")
 
 
+def _instructions_in(fn: int) -> int:
+    """The number of instructions in one function's blocks."""
+    L = lib()
+    next_bb, first_i, next_i = (
+        L.LLVMGetNextBasicBlock,
+        L.LLVMGetFirstInstruction,
+        L.LLVMGetNextInstruction,
+    )
+    count, bb = 0, L.LLVMGetFirstBasicBlock(fn)
+    while bb:
+        inst = first_i(bb)
+        while inst:
+            count += 1
+            inst = next_i(inst)
+        bb = next_bb(bb)
+    return count
+
+
 class Handle:
     """Base for an owned LLVM pointer, disposed exactly once: ``close()``, a context
     manager, and a ``__del__`` that is safe at interpreter shutdown. A subclass sets
@@ -175,41 +193,21 @@ class Module(Handle):
     def instruction_count(self) -> int:
         """Return the number of IR instructions in all defined functions."""
         L = lib()
-        first_fn, next_fn = L.LLVMGetFirstFunction, L.LLVMGetNextFunction
-        first_bb, next_bb = L.LLVMGetFirstBasicBlock, L.LLVMGetNextBasicBlock
-        first_i, next_i = L.LLVMGetFirstInstruction, L.LLVMGetNextInstruction
-        count = 0
-        fn = first_fn(self.ptr)
+        count, fn = 0, L.LLVMGetFirstFunction(self.ptr)
         while fn:
-            bb = first_bb(fn)
-            while bb:
-                inst = first_i(bb)
-                while inst:
-                    count += 1
-                    inst = next_i(inst)
-                bb = next_bb(bb)
-            fn = next_fn(fn)
+            count += _instructions_in(fn)  # 0 for a declaration: it has no blocks
+            fn = L.LLVMGetNextFunction(fn)
         return count
 
     def function_instruction_counts(self) -> dict[str, int]:
         """Return {name: IR instruction count} for every defined function (their sum is
         :meth:`instruction_count`)."""
         L = lib()
-        first_bb, next_bb = L.LLVMGetFirstBasicBlock, L.LLVMGetNextBasicBlock
-        first_i, next_i = L.LLVMGetFirstInstruction, L.LLVMGetNextInstruction
         counts: dict[str, int] = {}
         fn = L.LLVMGetFirstFunction(self.ptr)
         while fn:
             if not L.LLVMIsDeclaration(fn):
-                count = 0
-                bb = first_bb(fn)
-                while bb:
-                    inst = first_i(bb)
-                    while inst:
-                        count += 1
-                        inst = next_i(inst)
-                    bb = next_bb(bb)
-                counts[_value_name(fn)] = count
+                counts[_value_name(fn)] = _instructions_in(fn)
             fn = L.LLVMGetNextFunction(fn)
         return counts
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from llmcompiler.errors import PipelineError
+from llmcompiler.pipeline.functions import FUNCTIONS
 from llmcompiler.pipeline.passes import DEPTH, Pass
 
 
@@ -107,7 +108,7 @@ class Vocabulary:
         Raises:
             PipelineError: the pass is excluded, unknown, or at a level it cannot run at.
         """
-        if p.name in self.steps or p.name.startswith("llmc-functions<"):
+        if p.name in self.steps or p.name.startswith(f"{FUNCTIONS}<"):
             if p.level != "module":
                 raise PipelineError(nested_step(p.name))
             return
