@@ -147,3 +147,35 @@ def test_outputs(programs, evaluator):
     assert berkeley_size(obj.output).binary_size == obj.size
     asm = evaluator.evaluate(program, "default<Oz>", output="asm")
     assert b"main:" in asm.output
+
+
+def test_a_worker_serves_one_target(programs):
+    """Building the WebAssembly back end sets LLVM's process-wide minimum number of
+    jump table entries to 2, after which the same process lowered switch.c's x86-64
+    switch with a jump table (1917 -> 2015 bytes). Each worker serves one target."""
+    x86 = programs["switch.c"]
+    wasm = load_program(FIXTURES / "switch.c", flags=["--target=wasm32-wasi"])
+    with Evaluator(jobs=1) as fresh:
+        expected = fresh.evaluate(x86, "default<Oz>").size
+    with Evaluator(jobs=1) as ev:
+        first = ev.evaluate(x86, "default<Oz>")
+        other = ev.evaluate(wasm, "default<Oz>")
+        again = ev.evaluate(x86, "default<O2>,default<Oz>")  # not a cached result
+        assert ev.stats.retargets == 2
+    assert first.size == expected and other.status == OK
+    with Evaluator(jobs=1) as fresh:
+        assert again.size == fresh.evaluate(x86, "default<O2>,default<Oz>").size
+
+
+def test_a_run_mixing_targets_measures_each_as_a_fresh_worker_would(programs):
+    x86 = programs["switch.c"]
+    wasm = load_program(FIXTURES / "switch.c", flags=["--target=wasm32-wasi"])
+    tasks = [Task(p, pipe) for pipe in PIPELINES for p in (x86, wasm)]
+    with Evaluator(jobs=2) as ev:
+        mixed = dict(ev.run(tasks))
+        assert ev.stats.retargets <= 2  # each worker keeps to one target while it can
+    for program in (x86, wasm):
+        with Evaluator(jobs=1) as alone:
+            for index, task in enumerate(tasks):
+                if task.program is program:
+                    assert mixed[index].size == alone.evaluate(program, task.pipeline).size

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from llmcompiler.engine import Evaluator, Objective, Task
+from llmcompiler.engine import Objective, Task
 from llmcompiler.engine.steps import split_pipeline
 from llmcompiler.errors import PipelineError
 from llmcompiler.llvm import Module, TargetMachine, function_sizes
@@ -117,10 +117,7 @@ def test_code_sizes_per_function_are_llvm_nm_sizes(evaluator, tmp_path, triple):
     assert function_sizes(obj) == expected
     assert json.loads(result.output).keys() == expected.keys()  # the fast path, per function
     wasm = program_from_ir(IR.replace(b"x86_64-pc-linux-gnu", b"wasm32-unknown-unknown"), "w.ll")
-    # a pool of its own: after compiling wasm, a worker lowers x86 switches differently
-    # (README, Robustness), and the shared pool serves later tests
-    with Evaluator(jobs=1) as own:
-        failed = own.evaluate(wasm, "default<Oz>", Objective(), output="functions")
+    failed = evaluator.evaluate(wasm, "default<Oz>", Objective(), output="functions")
     assert not failed.ok and "sizes per function need an ELF object" in failed.error
 
 

@@ -61,7 +61,8 @@ class PoolStats:
     cache_hits: int = 0
     crashes: int = 0
     timeouts: int = 0
-    restarts: int = 0
+    restarts: int = 0  # retargets included
+    retargets: int = 0  # tasks moved to a fresh worker because their target differed
     retries: int = 0  # crashed evaluations run again in a fresh worker
 
 
@@ -106,6 +107,7 @@ class _Worker:
         self.task_index: int | None = None
         self.deadline = 0.0
         self.loaded: set[str] = set()
+        self.triple: str | None = None  # the target it serves, once it has had a task
 
     def wait_ready(self) -> None:
         """Block until the worker has loaded LLVM, so start-up never counts as a timeout.
@@ -136,6 +138,7 @@ class _Worker:
             }
         )
         self.loaded.add(digest)
+        self.triple = self.triple or task.program.triple or None
         self.task_index = index
         self.deadline = time.monotonic() + timeout
 
@@ -188,6 +191,18 @@ class _Worker:
         else:
             self.ask_to_stop()
         self.reap()
+
+
+def _take(worker: _Worker | None, pending: deque[int], tasks: Sequence[Task]) -> int:
+    """The next pending task for ``worker``: the first of the target it serves, so that
+    a run mixing targets restarts as few workers as it can (a worker serves one target:
+    see ``worker_main``), else the first."""
+    if worker is not None and worker.triple is not None:
+        for index in pending:
+            if tasks[index].program.triple == worker.triple:
+                pending.remove(index)
+                return index
+    return pending.popleft()
 
 
 class Evaluator:
@@ -291,7 +306,7 @@ class Evaluator:
                     if not pending:
                         break
                     if worker is None or worker.task_index is None:
-                        self._dispatch(position, pending.popleft(), tasks, busy)
+                        self._dispatch(position, _take(worker, pending, tasks), tasks, busy)
                 for index, result in self._collect(busy, tasks, retried):
                     task = tasks[index]
                     if task.output is None and self.cache is not None:
@@ -374,6 +389,14 @@ class Evaluator:
                         self._dispatch(position, index, tasks, busy)
                         continue
                     finished.append((index, EvalResult(CRASH, error=report)))
+                    continue
+                if reply.get("retarget"):  # it serves another target: a fresh worker
+                    self.stats.retargets += 1
+                    del busy[id(worker)]
+                    worker.task_index = None
+                    position = self._workers.index(worker)
+                    self._restart(worker, kill=False, start=False)
+                    self._dispatch(position, index, tasks, busy)
                     continue
                 if reply.get("missing"):  # the worker evicted the module: resend it
                     worker.loaded.discard(tasks[index].program.hash)

@@ -188,11 +188,19 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
 
     A request is a dict with ``hash``, ``bitcode`` (or None), ``pipeline``,
     ``objective`` and ``output``; the reply is ``{"result": EvalResult}``,
-    ``{"missing": True}`` when the worker needs the bitcode, and may carry
-    ``"recycle": True`` when the worker exits afterwards to release memory.
+    ``{"missing": True}`` when the worker needs the bitcode, ``{"retarget": True}``
+    for a module of another target than the first it evaluated (see below), and may
+    carry ``"recycle": True`` when the worker exits afterwards to release memory.
+
+    A worker serves one target triple, the first it evaluates: building a target's code
+    generator sets some of LLVM's process-wide options (the WebAssembly back end sets
+    ``-min-jump-table-entries`` to 2), so a module of another target would measure
+    differently in this process than in a fresh one. The pool answers ``retarget`` by
+    sending the task to a fresh worker.
     """
     stderr_is_file = stat.S_ISREG(os.fstat(2).st_mode)
     modules = _ModuleCache()
+    bound: str | None = None  # the triple this worker serves
     conn.send({"ready": True})
     while True:
         try:
@@ -214,6 +222,11 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
             except InvalidIRError as err:
                 conn.send({"result": EvalResult(ERROR, error=str(err))})
                 continue
+        triple = module.triple or default_triple()
+        if bound is not None and triple != bound:
+            conn.send({"retarget": True})
+            continue
+        bound = triple
         result = evaluate_module(
             module,
             request["pipeline"],
