@@ -32,6 +32,7 @@ from llmcompiler.search.coreset import coreset_for, load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import LEVELS
 from llmcompiler.search.tuner import OZ_DIFFERS, TuneConfig, optimize
+from module_list import read_modules
 
 
 def program_paths(sets: Path, limit: int | None, seed: int) -> list[tuple[str, list[str]]]:
@@ -134,21 +135,9 @@ def main() -> int:
         parser.error("give SETS or --modules")
     kinds: dict[str, str] = {}
     if args.modules:
-        lines = [ln.split("\t") for ln in args.modules.read_text().splitlines() if ln.strip()]
-        kinds = {parts[0]: parts[2] for parts in lines}
-        entries = [(path, []) for path in kinds]
-        if args.per_project:
-            by_project = defaultdict(list)
-            for parts in lines:
-                by_project[parts[1]].append(parts[0])
-            rng = random.Random(args.seed)
-            entries = [
-                (path, [])
-                for project in sorted(by_project)
-                for path in rng.sample(
-                    by_project[project], min(args.per_project, len(by_project[project]))
-                )
-            ]
+        rows = read_modules(args.modules, args.per_project, args.seed)
+        kinds = {row.path: row.family for row in read_modules(args.modules)}
+        entries = [(row.path, []) for row in rows]
         if args.limit and args.limit < len(entries):
             entries = sorted(random.Random(args.seed).sample(entries, args.limit))
     else:

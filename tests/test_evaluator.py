@@ -179,3 +179,23 @@ def test_a_run_mixing_targets_measures_each_as_a_fresh_worker_would(programs):
             for index, task in enumerate(tasks):
                 if task.program is program:
                     assert mixed[index].size == alone.evaluate(program, task.pipeline).size
+
+
+def test_a_module_compiled_before_is_not_compiled_again(programs):
+    """Two pipelines that give the same module give the same size; the second takes the
+    size the pool remembered for that module's bitcode, whichever worker measured it."""
+    program = programs["switch.c"]
+    with Evaluator(jobs=2) as ev:
+        first = ev.evaluate(program, "default<Oz>")
+        same = ev.evaluate(program, "default<Oz>,verify")
+        assert ev.stats.known_sizes == 1
+        other = ev.evaluate(program, "")  # another module: compiled
+        exact = ev.evaluate(program, "default<Oz>,verify", Objective(size_path="llc"))
+        count = ev.evaluate(program, "default<Oz>,verify", Objective("instcount"))
+        assert ev.stats.known_sizes == 1  # another objective: measured its own way
+    assert first.optimized == same.optimized != other.optimized
+    assert exact.optimized != first.optimized and count.optimized is None
+    with Evaluator(jobs=1) as fresh:
+        assert same.size == first.size == fresh.evaluate(program, "default<Oz>,verify").size
+        assert other.size == fresh.evaluate(program, "").size != first.size
+    assert exact.size == first.size

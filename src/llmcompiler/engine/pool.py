@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
@@ -32,6 +32,7 @@ from llmcompiler.program import Program
 
 _ERROR_TEXT_LIMIT = 2000
 _START_TIMEOUT = 60.0  # seconds a new worker may take to load LLVM
+_SIZES_KEPT = 100_000  # sizes of optimized modules the pool remembers (~150 bytes each)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class PoolStats:
     timeouts: int = 0
     restarts: int = 0  # retargets included
     retargets: int = 0  # tasks moved to a fresh worker because their target differed
+    known_sizes: int = 0  # evaluations that took the size of a module compiled before
     retries: int = 0  # crashed evaluations run again in a fresh worker
 
 
@@ -233,6 +235,9 @@ class Evaluator:
         self.max_rss_mb = max_rss_mb
         self.stats = PoolStats()
         self._closed = False
+        #: size by optimized module (EvalResult.optimized), oldest first: workers ask
+        #: before compiling one (see worker.evaluate_module)
+        self._sizes: OrderedDict[tuple[str, str], int] = OrderedDict()
         # None: a slot whose worker was killed and is started again when next needed
         self._workers: list[_Worker | None] = [self._start(i) for i in range(self.jobs)]
 
@@ -390,6 +395,13 @@ class Evaluator:
                         continue
                     finished.append((index, EvalResult(CRASH, error=report)))
                     continue
+                if "known" in reply:  # a worker asks for a size measured before
+                    size = self._sizes.get(reply["known"])
+                    if size is not None:
+                        self._sizes.move_to_end(reply["known"])
+                        self.stats.known_sizes += 1
+                    worker.conn.send({"size": size})
+                    continue
                 if reply.get("retarget"):  # it serves another target: a fresh worker
                     self.stats.retargets += 1
                     del busy[id(worker)]
@@ -407,7 +419,12 @@ class Evaluator:
                 worker.task_index = None
                 if reply.get("recycle"):
                     self._restart(worker, kill=False)
-                finished.append((index, reply["result"]))
+                result = reply["result"]
+                if result.optimized is not None and result.size is not None:
+                    self._sizes[result.optimized] = result.size
+                    if len(self._sizes) > _SIZES_KEPT:
+                        self._sizes.popitem(last=False)
+                finished.append((index, result))
             elif time.monotonic() >= worker.deadline:
                 self.stats.timeouts += 1
                 self.stats.evaluations += 1

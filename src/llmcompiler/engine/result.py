@@ -55,6 +55,9 @@ class EvalResult:
     ``instcount`` and ``size`` are set when ``status == "ok"`` (``size`` only for
     the size metric). ``error`` holds LLVM's message otherwise. ``output`` holds
     the requested artifact (IR text, bitcode, object or assembly bytes), if any.
+    ``optimized`` names the optimized module a size was measured on (objective key,
+    digest of its bitcode), so that the pool can give its size to another pipeline
+    that gives the same module.
     """
 
     status: str
@@ -64,6 +67,7 @@ class EvalResult:
     seconds: float = 0.0
     cached: bool = False
     output: bytes | None = None
+    optimized: tuple[str, str] | None = None
 
     @property
     def ok(self) -> bool:

@@ -7,6 +7,7 @@ process kills only this worker; the pool notices and starts a new one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import stat
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from llmcompiler.engine.result import (
     ERROR,
@@ -44,6 +46,10 @@ _REPARSE_AFTER = 2000  # evaluations before a module's context is rebuilt (bound
 
 _target_machines: dict[tuple[str, str], TargetMachine] = {}
 
+#: Asked with (objective key, digest of an optimized module's bitcode) before code
+#: generation; returns the size already measured for that module, or None.
+KnownSize = Callable[[tuple[str, str]], "int | None"]
+
 
 def target_machine(triple: str, opt_level: str = "O2") -> TargetMachine:
     """Return a cached TargetMachine for a triple (llc-19's default settings)."""
@@ -59,10 +65,16 @@ def evaluate_module(
     objective: Objective,
     output: str | None = None,
     then: tuple[str, ...] = (),
+    known_size: KnownSize | None = None,
 ) -> EvalResult:
     """Run ``pipeline`` on a clone of ``module`` and measure it. ``module`` is unchanged.
     With ``then`` (output "functions"), each of those pipelines runs on a copy of the
     result and the output lists their values per function (see ``Task.then``).
+
+    For the size objective with no output, the result's ``optimized`` is the key of the
+    optimized module (objective key, digest of its bitcode), and ``known_size`` is
+    asked for it first: different pipelines often give the same module, and its size is
+    then taken instead of compiled again.
 
     Returns an EvalResult with status ok, invalid_pipeline, verify_failed or error.
     A crash inside LLVM is not caught here: run this in a worker process.
@@ -95,8 +107,16 @@ def evaluate_module(
         exact_size = objective.metric == "size" and objective.size_path == "llc"
         try:
             bitcode = None
-            if exact_size or output in ("bitcode", "object", "asm"):
+            if objective.metric == "size" or output in ("bitcode", "object", "asm"):
                 bitcode = work.to_bitcode()
+            key = None
+            if objective.metric == "size" and output is None:
+                key = (objective.key, hashlib.blake2b(bitcode, digest_size=16).hexdigest())
+                size = known_size(key) if known_size is not None else None
+                if size is not None:  # the same module as an earlier candidate's
+                    return EvalResult(
+                        OK, instcount=instcount, size=size, seconds=_since(start), optimized=key
+                    )
             payload = None
             if output == "ir":
                 payload = work.to_text().encode()
@@ -120,7 +140,9 @@ def evaluate_module(
                 payload = json.dumps(sizes).encode()
         except EvaluationError as err:
             return EvalResult(ERROR, instcount=instcount, error=str(err), seconds=_since(start))
-    return EvalResult(OK, instcount=instcount, size=size, seconds=_since(start), output=payload)
+    return EvalResult(
+        OK, instcount=instcount, size=size, seconds=_since(start), output=payload, optimized=key
+    )
 
 
 def _per_function(
@@ -187,7 +209,9 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
     it is emptied before each request so it holds only the last one's output.
 
     A request is a dict with ``hash``, ``bitcode`` (or None), ``pipeline``,
-    ``objective`` and ``output``; the reply is ``{"result": EvalResult}``,
+    ``objective`` and ``output``; the reply is ``{"result": EvalResult}``. Before
+    compiling an optimized module for its size the worker asks ``{"known": key}`` and
+    the pool answers ``{"size": size or None}`` (see ``evaluate_module``). Other replies:
     ``{"missing": True}`` when the worker needs the bitcode, ``{"retarget": True}``
     for a module of another target than the first it evaluated (see below), and may
     carry ``"recycle": True`` when the worker exits afterwards to release memory.
@@ -227,12 +251,21 @@ def worker_main(conn, max_rss_mb: float | None) -> None:
             conn.send({"retarget": True})
             continue
         bound = triple
+
+        def known_size(key: tuple[str, str]) -> int | None:
+            conn.send({"known": key})
+            answer = conn.recv()
+            if answer is None:  # the pool is closing
+                raise SystemExit(0)
+            return answer["size"]
+
         result = evaluate_module(
             module,
             request["pipeline"],
             request["objective"],
             request["output"],
             request.get("then", ()),
+            known_size,
         )
         recycle = max_rss_mb is not None and _rss_mb() > max_rss_mb
         conn.send({"result": result, "recycle": recycle})
