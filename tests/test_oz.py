@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 
 import pytest
 
@@ -207,3 +208,16 @@ def test_cheap_lists_go_first_only_when_the_seeds_would_overrun(programs, evalua
     run.times[pipeline_text((OZ_GENE,))] = 2.0  # 45 lists of 2 s on 2 workers do not
     assert _expensive(run, 45)
     assert not _expensive(SearchRun(evaluator, program, Objective(), Budget(None, 50)), 45)
+
+
+def test_minimize_stops_when_the_whole_time_budget_is_spent(programs, evaluator):
+    """A long list minimized after its budget: one measurement of it, no round of
+    removals, and the list comes back as it was (it scores as well as itself)."""
+    program = programs["loops.c"]
+    names = ["instcombine<no-verify-fixpoint>", "simplifycfg", "early-cse", "gvn", "dse"] * 4
+    genome = tuple(Pass(n, "function") for n in names)
+    run = SearchRun(evaluator, program, Objective(), Budget(0.001, None))
+    time.sleep(0.01)
+    assert minimize(run, genome) == genome and len(run.scores) == 1
+    untimed = SearchRun(evaluator, program, Objective(), Budget(None, None))
+    assert len(minimize(untimed, genome)) < len(genome)

@@ -13,13 +13,16 @@ def minimize(run: SearchRun, genome: Genome) -> Genome:
 
     Each round evaluates every single-pass removal in parallel, then tries removing all
     the harmless passes at once; if that changes the result, it removes only the first.
-    Minimization finishes even when the search budget is spent.
+    Minimization goes on past the search budget (which keeps a reserve for it), but with
+    a time budget it starts no round once the whole budget is spent: it then returns the
+    sub-list it has, which scores at least as well (a random 40-pass list on a module of
+    6 000 instructions took 288 s to minimize in a 5 s budget).
     """
     (target,) = run.evaluate([genome], force=True)
     if target == FAILED:
         return genome
     current = genome
-    while current:
+    while current and not _overtime(run):
         removals = [current[:i] + current[i + 1 :] for i in range(len(current))]
         scores = run.evaluate(removals, force=True)
         harmless = [i for i, s in enumerate(scores) if s != FAILED and s[0] <= target[0]]
@@ -42,6 +45,8 @@ def _fewer_oz_edits(run: SearchRun, genome: Genome, target: Score) -> Genome:
             continue
         edits = list(gene.edits)
         for edit in list(edits):
+            if _overtime(run):
+                return genome
             fewer = tuple(e for e in edits if e != edit)
             trial = (
                 genome[:i] + (template().variant(fewer) if fewer else OZ_GENE,) + genome[i + 1 :]
@@ -50,3 +55,8 @@ def _fewer_oz_edits(run: SearchRun, genome: Genome, target: Score) -> Genome:
             if score != FAILED and score[0] <= target[0]:
                 edits, genome, target = list(fewer), trial, score
     return genome
+
+
+def _overtime(run: SearchRun) -> bool:
+    """True once a time budget is spent, the reserve after search included."""
+    return run.budget.seconds is not None and run.elapsed() >= run.budget.seconds
