@@ -14,12 +14,15 @@ class Entry(NamedTuple):
     family: str
 
 
-def read_modules(path: Path | str, per_project: int = 0, seed: int = 0) -> list[Entry]:
-    """The list's modules; with ``per_project``, that many of each project, a seeded
-    sample taken project by project in name order (what ``tuning.py --per-project``
-    measures)."""
-    rows = [Entry(*ln.split("\t")[:3]) for ln in Path(path).read_text().splitlines() if ln]
-    if not per_project:
+def read_modules(path: Path | str) -> list[Entry]:
+    """The list's modules, in its order."""
+    return [Entry(*ln.split("\t")[:3]) for ln in Path(path).read_text().splitlines() if ln]
+
+
+def per_project(rows: list[Entry], count: int, seed: int = 0) -> list[Entry]:
+    """``count`` modules of each project (all of them for 0): a seeded sample taken
+    project by project in name order (what ``tuning.py --per-project`` measures)."""
+    if not count:
         return rows
     by_project: dict[str, list[Entry]] = defaultdict(list)
     for row in rows:
@@ -28,5 +31,5 @@ def read_modules(path: Path | str, per_project: int = 0, seed: int = 0) -> list[
     return [
         row
         for project in sorted(by_project)
-        for row in rng.sample(by_project[project], min(per_project, len(by_project[project])))
+        for row in rng.sample(by_project[project], min(count, len(by_project[project])))
     ]

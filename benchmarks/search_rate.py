@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from module_list import read_modules  # noqa: E402
+from module_list import per_project, read_modules  # noqa: E402
 
 
 def optimize(src: str, module: str, objective: str, budget: float, extra: list[str]) -> dict:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs = dict(r.split("=", 1) for r in args.run)
     extra = ["--no-per-function"] if args.no_per_function else []
-    modules = read_modules(args.modules, args.per_project)
+    modules = per_project(read_modules(args.modules), args.per_project)
     rates: dict[str, list[float]] = {name: [] for name in runs}
     gains: dict[str, list[float]] = {name: [] for name in runs}
     print(f"{'module':<28} {'-Oz instrs':>10}  " + "  ".join(f"{n:>22}" for n in runs))
@@ -64,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             oz = data["oz"]["instcount"]
             rate = data["evaluations"] / data["seconds"]
-            rates[name].append(rate)
-            gains[name].append(data["improvement_pct"])
             gain = data["improvement_pct"]
+            rates[name].append(rate)
+            gains[name].append(gain)
             cells.append(f"{data['evaluations']:>6} {rate:>7.1f}/s {gain:>6.2f}%")
         label = f"{entry.project}/{Path(entry.path).name[:8]}"
         print(f"{label:<28} {oz:>10}  " + "  ".join(cells), flush=True)

@@ -32,7 +32,7 @@ from llmcompiler.search.coreset import coreset_for, load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import LEVELS
 from llmcompiler.search.tuner import OZ_DIFFERS, TuneConfig, optimize
-from module_list import read_modules
+from module_list import per_project, read_modules
 
 
 def program_paths(sets: Path, limit: int | None, seed: int) -> list[tuple[str, list[str]]]:
@@ -135,9 +135,9 @@ def main() -> int:
         parser.error("give SETS or --modules")
     kinds: dict[str, str] = {}
     if args.modules:
-        rows = read_modules(args.modules, args.per_project, args.seed)
-        kinds = {row.path: row.family for row in read_modules(args.modules)}
-        entries = [(row.path, []) for row in rows]
+        rows = read_modules(args.modules)
+        kinds = {row.path: row.family for row in rows}
+        entries = [(row.path, []) for row in per_project(rows, args.per_project, args.seed)]
         if args.limit and args.limit < len(entries):
             entries = sorted(random.Random(args.seed).sample(entries, args.limit))
     else:

@@ -106,11 +106,12 @@ def evaluate_module(
             return EvalResult(OK, instcount=instcount, seconds=_since(start), output=payload)
         exact_size = objective.metric == "size" and objective.size_path == "llc"
         try:
+            keyed = objective.metric == "size" and output is None
             bitcode = None
-            if objective.metric == "size" or output in ("bitcode", "object", "asm"):
+            if exact_size or keyed or output in ("bitcode", "object", "asm"):
                 bitcode = work.to_bitcode()
             key = None
-            if objective.metric == "size" and output is None:
+            if keyed:
                 key = (objective.key, hashlib.blake2b(bitcode, digest_size=16).hexdigest())
                 size = known_size(key) if known_size is not None else None
                 if size is not None:  # the same module as an earlier candidate's

@@ -22,7 +22,7 @@ def minimize(run: SearchRun, genome: Genome) -> Genome:
     if target == FAILED:
         return genome
     current = genome
-    while current and not _overtime(run):
+    while current and not run.overtime():
         removals = [current[:i] + current[i + 1 :] for i in range(len(current))]
         scores = run.evaluate(removals, force=True)
         harmless = [i for i, s in enumerate(scores) if s != FAILED and s[0] <= target[0]]
@@ -45,7 +45,7 @@ def _fewer_oz_edits(run: SearchRun, genome: Genome, target: Score) -> Genome:
             continue
         edits = list(gene.edits)
         for edit in list(edits):
-            if _overtime(run):
+            if run.overtime():
                 return genome
             fewer = tuple(e for e in edits if e != edit)
             trial = (
@@ -55,8 +55,3 @@ def _fewer_oz_edits(run: SearchRun, genome: Genome, target: Score) -> Genome:
             if score != FAILED and score[0] <= target[0]:
                 edits, genome, target = list(fewer), trial, score
     return genome
-
-
-def _overtime(run: SearchRun) -> bool:
-    """True once a time budget is spent, the reserve after search included."""
-    return run.budget.seconds is not None and run.elapsed() >= run.budget.seconds

@@ -61,6 +61,10 @@ class SearchRun:
             b.evaluations is not None and self.evaluations >= b.evaluations
         )
 
+    def overtime(self) -> bool:
+        """True once a time budget is spent, the reserve after search included."""
+        return self.budget.seconds is not None and self.elapsed() >= self.budget.seconds
+
     def score(self, size: int | None, instcount: int | None) -> Score:
         if self.objective.metric == "size":
             return (float(size), float(instcount))
