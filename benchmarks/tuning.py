@@ -153,14 +153,14 @@ def main() -> int:
     budgets = [float(b) for b in args.budgets.split(",")]
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 (closed at exit)
     table = []
-    model = None
-    if args.model:
-        from llmcompiler.model.loading import load_pass_list_model
-
-        model = load_pass_list_model(args.model)
     with Evaluator(jobs=args.jobs) as ev:
         for objective in args.objectives.split(","):
             key = "size" if objective == "size" else "instcount"
+            model = None
+            if args.model:  # the built-in one learned for the objective, as llmc optimize
+                from llmcompiler.model.loading import load_pass_list_model
+
+                model = load_pass_list_model(args.model, objective=objective)
             # the shipped coreset learned for the objective (and the programs' target)
             coreset = (
                 load_coreset(args.coreset)

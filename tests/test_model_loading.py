@@ -16,6 +16,15 @@ def test_builtin_is_the_shipped_ranker():
     assert model.name.startswith("builtin")
 
 
+def test_builtin_for_instruction_count_is_the_one_learned_for_it():
+    size, instcount = (load_pass_list_model("builtin", objective=o) for o in ("size", "instcount"))
+    assert size.name == "builtin (llmcompiler ranker, size)"
+    assert instcount.name == "builtin (llmcompiler ranker, instcount)"
+    assert builtin_path("instcount") == builtin_path() / "instcount"
+    assert instcount.ranker.meta["training"]["objective"] == "instcount"
+    assert instcount.ranker.lists != size.ranker.lists
+
+
 def test_a_ranker_directory_loads_as_a_pass_list_model_only():
     assert isinstance(load_pass_list_model(str(builtin_path())), RankerModel)
     with pytest.raises(ModelError, match="a ranker proposes pass lists only"):

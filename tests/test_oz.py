@@ -16,7 +16,7 @@ from llmcompiler.pipeline import Pass, parse_tree, render
 from llmcompiler.pipeline.diff import describe
 from llmcompiler.pipeline.oz import OzVariant, oz_text, template
 from llmcompiler.search.minimize import minimize
-from llmcompiler.search.run import Budget, SearchRun
+from llmcompiler.search.run import FAILED, Budget, SearchRun
 from llmcompiler.search.space import OZ_GENE, pipeline_text
 from llmcompiler.search.tuner import Measure, TuneResult, coreset_genomes
 
@@ -221,3 +221,32 @@ def test_minimize_stops_when_the_whole_time_budget_is_spent(programs, evaluator)
     assert minimize(run, genome) == genome and len(run.scores) == 1
     untimed = SearchRun(evaluator, program, Objective(), Budget(None, None))
     assert len(minimize(untimed, genome)) < len(genome)
+
+
+def test_the_first_round_finishes_past_the_end_of_the_budget(programs, monkeypatch):
+    """With the budget spent before search starts, the first list of each worker still
+    runs to the end (a list cut off by the budget would be time spent for nothing); no
+    other list is started, and a list evaluated the usual way is cut off."""
+    import llmcompiler.search.run as run_module
+    from llmcompiler.engine import Evaluator
+    from llmcompiler.search.strategies import local_search
+
+    monkeypatch.setattr(run_module, "MIN_TIMEOUT", 0.001)  # a cut-off list fails at once
+    program = programs["loops.c"]
+    seeds = [
+        (Pass(p, "module"),)
+        for p in (
+            "function(sroa,instcombine<no-verify-fixpoint>)",
+            "function(sroa,gvn)",
+            "function(sroa,dse)",
+        )
+    ]
+    with Evaluator(jobs=2, timeout=60) as ev:
+        run = SearchRun(ev, program, Objective(metric="instcount"), Budget(0.001, None))
+        run.timeout = 30.0  # the slow-list limit; the budget's end cuts it
+        time.sleep(0.01)
+        local_search(run, random.Random(0), [], seeds)
+        assert list(run.scores) == [pipeline_text(g) for g in seeds[:2]]
+        assert all(run.scores[pipeline_text(g)] != FAILED for g in seeds[:2])
+        (late,) = run.evaluate([seeds[2]])
+    assert late == FAILED

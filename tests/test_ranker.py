@@ -9,6 +9,7 @@ import pytest
 
 from conftest import FIXTURES, exact_size
 from llmcompiler.cli import main
+from llmcompiler.engine import Objective
 from llmcompiler.errors import ModelError
 from llmcompiler.model.base import Candidate
 from llmcompiler.model.builtin import load_builtin, load_ranker
@@ -44,11 +45,22 @@ def test_collect_measures_each_list_like_the_compiler(programs, evaluator):
             assert matrix.gains[i, j] == pytest.approx((oz - size) / oz * 100)
 
 
+def test_collect_for_instruction_count_measures_instructions(programs, evaluator):
+    program = programs["loops.c"]
+    matrix = collect(evaluator, [program], POOL, metric="instcount")
+    oz = evaluator.evaluate(program, "default<Oz>", Objective(metric="instcount")).instcount
+    assert matrix.oz_sizes == [oz]
+    for j, text in enumerate(POOL):
+        count = evaluator.evaluate(program, text, Objective(metric="instcount")).instcount
+        assert matrix.gains[0, j] == pytest.approx((oz - count) / oz * 100)
+
+
 def test_matrix_round_trips_through_a_file(programs, evaluator, tmp_path):
     matrix = collect(evaluator, [programs["loops.c"]], POOL[:2])
     matrix.save(tmp_path / "m.npz")
     again = GainMatrix.load(tmp_path / "m.npz")
     assert again.names == matrix.names and again.lists == matrix.lists
+    assert again.metric == matrix.metric == "size"
     assert np.array_equal(again.gains, matrix.gains)
 
 

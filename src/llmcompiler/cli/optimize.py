@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "model" or not args.no_model:
         from llmcompiler.model.loading import load_pass_list_model
 
-        model = load_pass_list_model(args.model)
+        model = load_pass_list_model(args.model, objective=args.objective)
     config = replace(config, model=model, candidates=args.candidates)
     jobs = common.job_count(args)
     inputs = common.Inputs(args, jobs, "optimizing")

@@ -24,6 +24,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     common.add_inputs(c, "PROGRAM", ".c .ll .bc training programs")
     c.add_argument("-o", "--output", required=True, metavar="MATRIX.npz")
     c.add_argument("--lists", metavar="JSON", help="coreset file with the pool (default: shipped)")
+    common.add_objective(c)
     common.add_jobs(c)
     common.add_cache(c, opt_in_help="evaluation cache (makes a rerun resume)")
     common.add_timeout(c, 10.0)
@@ -68,7 +69,9 @@ def run_collect(args: argparse.Namespace) -> int:
                 status(message)
 
         with Evaluator(jobs=jobs, cache=cache, timeout=args.timeout * 3) as ev:
-            matrix = ranker.collect(ev, programs, lists, tick, timeout=args.timeout)
+            matrix = ranker.collect(
+                ev, programs, lists, tick, timeout=args.timeout, metric=args.objective
+            )
     matrix.save(args.output)
     print(
         f"{args.output}: {len(matrix.names)} programs x {len(lists)} lists "
@@ -93,6 +96,7 @@ def run_fit(args: argparse.Namespace) -> int:
     model.meta = {
         "training": {
             "matrix": str(path),
+            "objective": matrix.metric,
             "programs": len(matrix.names),
             "lists": len(matrix.lists),
             "note": args.note,

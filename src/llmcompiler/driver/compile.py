@@ -444,7 +444,7 @@ def search_module(program, objective: str, seconds: float):
     from llmcompiler.search.run import Budget
     from llmcompiler.search.tuner import TuneConfig, optimize
 
-    model = load_pass_list_model("builtin")
+    model = load_pass_list_model("builtin", objective=objective)
     config = TuneConfig(
         budget=Budget(seconds),
         metric=objective,

@@ -298,7 +298,7 @@ def _search(program, settings: Settings, instructions: int, modules: int):
     decision = plan(instructions, budget, cap, settings.objective)
     if not decision.search:
         return None, 0.0, decision.reason
-    model = load_pass_list_model("builtin")
+    model = load_pass_list_model("builtin", objective=settings.objective)
     config = TuneConfig(
         budget=Budget(decision.seconds),
         metric=settings.objective,

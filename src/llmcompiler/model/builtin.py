@@ -45,20 +45,25 @@ class RankerModel:
         pass
 
 
-def builtin_path() -> Path:
-    return Path(str(resources.files("llmcompiler.data").joinpath("model")))
+def builtin_path(objective: str = "size") -> Path:
+    """The shipped ranker for ``objective``: ``data/model`` (binary size) or
+    ``data/model/<objective>`` where one was learned for that objective, else the size one."""
+    size = Path(str(resources.files("llmcompiler.data").joinpath("model")))
+    own = size / objective
+    return own if objective != "size" and (own / META_FILE).is_file() else size
 
 
-def load_builtin() -> RankerModel:
-    """The shipped model.
+def load_builtin(objective: str = "size") -> RankerModel:
+    """The shipped model for ``objective`` (see :func:`builtin_path`).
 
     Raises:
         ModelError: the package was installed without its model files.
     """
-    path = builtin_path()
+    path = builtin_path(objective)
     if not (path / META_FILE).is_file():
         raise ModelError(f"the built-in model is missing from this installation ({path})")
-    return RankerModel(Ranker.load(path), "builtin (llmcompiler ranker)")
+    learned = objective if path.name == objective else "size"
+    return RankerModel(Ranker.load(path), f"builtin (llmcompiler ranker, {learned})")
 
 
 def load_ranker(path: str | Path) -> RankerModel:

@@ -19,8 +19,11 @@ from llmcompiler.model.ranker import META_FILE
 BUILTIN = "builtin"
 
 
-def load_pass_list_model(spec: str, device: str | None = None) -> PassListModel:
-    """A model that proposes pass lists (flag tuning) for ``spec``.
+def load_pass_list_model(
+    spec: str, device: str | None = None, objective: str = "size"
+) -> PassListModel:
+    """A model that proposes pass lists (flag tuning) for ``spec``; for ``builtin``, the
+    one learned for ``objective`` where there is one.
 
     Raises:
         ModelError: no such model, or it cannot be loaded.
@@ -28,7 +31,7 @@ def load_pass_list_model(spec: str, device: str | None = None) -> PassListModel:
     if spec == BUILTIN:
         from llmcompiler.model.builtin import load_builtin
 
-        return load_builtin()
+        return load_builtin(objective)
     path = _existing(spec)
     if (path / META_FILE).is_file():
         from llmcompiler.model.builtin import load_ranker

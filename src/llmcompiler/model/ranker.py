@@ -29,7 +29,7 @@ import numpy as np
 
 from llmcompiler.analysis.features import FEATURE_NAMES, FEATURES_VERSION, HISTOGRAM_OPCODES
 from llmcompiler.analysis.features import features as module_features
-from llmcompiler.engine import Evaluator, Objective, Task
+from llmcompiler.engine import EvalResult, Evaluator, Objective, Task
 from llmcompiler.errors import ModelError
 from llmcompiler.llvm import Module
 from llmcompiler.model.call_features import CALL_FEATURE_NAMES, call_features
@@ -97,13 +97,14 @@ def _weights(config: RankerConfig, width: int) -> np.ndarray:
 @dataclass
 class GainMatrix:
     """Training data: ``gains[i, j]`` is pass list j's improvement over -Oz on program i,
-    in percent of -Oz's size (negative when worse; failures are -100)."""
+    in percent of -Oz's value of ``metric`` (negative when worse; failures are -100)."""
 
     names: list[str]
     vectors: np.ndarray  # (programs, features)
     gains: np.ndarray  # (programs, lists)
     lists: list[str]
-    oz_sizes: list[int]
+    oz_sizes: list[int]  # -Oz's values of the metric
+    metric: str = "size"  # "size" (binary size) or "instcount"
 
     def save(self, path: str | Path) -> None:
         np.savez_compressed(
@@ -113,6 +114,7 @@ class GainMatrix:
             gains=self.gains,
             lists=np.asarray(self.lists),
             oz_sizes=np.asarray(self.oz_sizes),
+            metric=np.asarray(self.metric),
         )
 
     @classmethod
@@ -124,6 +126,7 @@ class GainMatrix:
                 z["gains"],
                 [str(t) for t in z["lists"]],
                 [int(s) for s in z["oz_sizes"]],
+                str(z["metric"]) if "metric" in z.files else "size",
             )
 
 
@@ -136,32 +139,39 @@ def collect(
     lists: Sequence[str],
     progress: Callable[[int, str], None] | None = None,
     timeout: float = 10.0,
+    metric: str = "size",
 ) -> GainMatrix:
-    """Measure every list on every program (binary size, the fast in-process path).
+    """Measure every list on every program for ``metric`` ("size": binary size, the
+    fast in-process path; "instcount": IR instructions).
 
     Results go through the evaluator's cache, so an interrupted collection resumes
     where it stopped. A program whose -Oz fails is skipped (reported through
-    ``progress`` with its name and "skipped"). Returns the gain matrix.
+    ``progress`` with its name and "skipped"). Returns the gain matrix; its
+    ``oz_sizes`` are -Oz's values of ``metric``.
     """
-    objective = Objective(metric="size")
+    objective = Objective(metric=metric)
+
+    def value(result: EvalResult) -> int | None:
+        return result.size if metric == "size" else result.instcount
+
     names, vectors, rows, oz_sizes = [], [], [], []
     for done, program in enumerate(programs, 1):
         tasks = [Task(program, OZ, objective, timeout=timeout)]
         tasks += [Task(program, text, objective, timeout=timeout) for text in lists]
         results = dict(evaluator.run(tasks))
         oz = results[0]
-        if not oz.ok or not oz.size:
+        if not oz.ok or not value(oz):
             if progress:
                 progress(done, f"{program.name}: skipped (-Oz: {oz.status})")
             continue
         row = [
-            (oz.size - r.size) / oz.size * 100 if r.ok else FAILED_GAIN
+            (value(oz) - value(r)) / value(oz) * 100 if r.ok else FAILED_GAIN
             for r in (results[j + 1] for j in range(len(lists)))
         ]
         names.append(program.name)
         vectors.append(program_vector(program))
         rows.append(row)
-        oz_sizes.append(oz.size)
+        oz_sizes.append(value(oz))
         if progress:
             progress(done, program.name)
     width = len(vector_names())
@@ -171,6 +181,7 @@ def collect(
         np.asarray(rows, dtype=np.float64).reshape(-1, len(lists)),
         list(lists),
         oz_sizes,
+        metric,
     )
 
 

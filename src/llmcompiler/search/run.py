@@ -70,10 +70,14 @@ class SearchRun:
             return (float(size), float(instcount))
         return (float(instcount), 0.0)
 
-    def evaluate(self, genomes: list[Genome], force: bool = False) -> list[Score]:
+    def evaluate(
+        self, genomes: list[Genome], force: bool = False, patient: bool = False
+    ) -> list[Score]:
         """Evaluate pass lists (new ones across the pool); return their scores in order.
 
-        The batch is cut to what is left of an evaluation budget unless ``force``.
+        The batch is cut to what is left of an evaluation budget unless ``force``. Each
+        list may take ``timeout`` seconds, cut to what is left of the time budget
+        unless ``force`` or ``patient`` (it finishes even past the budget's end).
         """
         new: dict[str, Genome] = {}
         for g in genomes:
@@ -85,7 +89,7 @@ class SearchRun:
             new = dict(list(new.items())[:left])
         timeout = self.timeout
         left = self.time_left()
-        if not force and timeout is not None and left is not None:
+        if not (force or patient) and timeout is not None and left is not None:
             # a list still running when the budget ends is of no use to the search
             timeout = max(MIN_TIMEOUT, min(timeout, left))
         tasks = [Task(self.program, text, self.objective, timeout=timeout) for text in new]

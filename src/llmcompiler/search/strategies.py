@@ -40,18 +40,23 @@ def local_search(
     move, and edits inside -Oz given its template) of tournament-selected parents, and
     one-point crossover. The passes mutation adds are drawn half by how often they
     paid off earlier in this run (:mod:`.credit`)."""
-    # The coreset's first lists (its best on the training corpus), LLVM's other levels,
-    # then the rest of the coreset, a batch at a time until the budget is spent (at least
-    # one batch: on a module where one evaluation takes seconds, that is all there is).
+    # The seeds' first lists (the model's picks, else the coreset's best on the training
+    # corpus), LLVM's other levels, then the rest of the seeds, a batch at a time until
+    # the budget is spent.
     first = list(seeds[:BATCH]) + [(level,) for level in LEVELS] + list(seeds[BATCH:])
+    # One round of the workers always finishes, past the budget's end if need be: on a
+    # module where one evaluation takes seconds, the best-ranked lists are all there is
+    # time for, and a list cut off by the budget is time spent for nothing.
+    head, rest = first[: _jobs(run)], first[_jobs(run) :]
     if _expensive(run, len(first)):
         # Not all of them fit the budget: cheap lists (a few passes, where lists built on
         # -Oz run ~100) first, so that many more of them are tried.
-        first.sort(key=lambda g: _cost(g) > CHEAP)
-    for k in range(0, len(first), BATCH):
-        if k and run.exhausted():
+        rest.sort(key=lambda g: _cost(g) > CHEAP)
+    run.evaluate(head, patient=True)
+    for k in range(0, len(rest), BATCH):
+        if run.exhausted():
             break
-        run.evaluate(first[k : k + BATCH])
+        run.evaluate(rest[k : k + BATCH])
     if oz is not None:
         sweep(run, rng, oz)
     credit = PassCredit(pool)
@@ -131,14 +136,18 @@ def _cost(genome: Genome) -> int:
     return total
 
 
+def _jobs(run: SearchRun) -> int:
+    """How many evaluations the run's evaluator makes at once."""
+    return getattr(run.evaluator, "jobs", 1)
+
+
 def _expensive(run: SearchRun, lists: int) -> bool:
     """True when evaluating ``lists`` lists as slow as -Oz would overrun the time budget."""
     oz_seconds = run.times.get(pipeline_text((OZ_GENE,)))
     if run.budget.seconds is None or oz_seconds is None:
         return False
-    jobs = getattr(run.evaluator, "jobs", 1)
     left = run.budget.seconds - run.reserve - run.elapsed()
-    return oz_seconds * lists / jobs > left
+    return oz_seconds * lists / _jobs(run) > left
 
 
 def _with_oz(genome: Genome, at: int, gene: Pass) -> Genome:
