@@ -226,7 +226,8 @@ def test_minimize_stops_when_the_whole_time_budget_is_spent(programs, evaluator)
 def test_the_first_round_finishes_past_the_end_of_the_budget(programs, monkeypatch):
     """With the budget spent before search starts, the first list of each worker still
     runs to the end (a list cut off by the budget would be time spent for nothing); no
-    other list is started, and a list evaluated the usual way is cut off."""
+    other list is started, and a list evaluated the usual way is cut off. A patient list
+    is still cut at 3x -Oz's time."""
     import llmcompiler.search.run as run_module
     from llmcompiler.engine import Evaluator
     from llmcompiler.search.strategies import local_search
@@ -249,4 +250,8 @@ def test_the_first_round_finishes_past_the_end_of_the_budget(programs, monkeypat
         assert list(run.scores) == [pipeline_text(g) for g in seeds[:2]]
         assert all(run.scores[pipeline_text(g)] != FAILED for g in seeds[:2])
         (late,) = run.evaluate([seeds[2]])
-    assert late == FAILED
+        assert late == FAILED
+        # past the budget, a patient list still stops at 3x -Oz's time
+        run.times[pipeline_text((OZ_GENE,))] = 1e-5
+        (slow,) = run.evaluate([(Pass("function(sroa,sccp)", "module"),)], patient=True)
+    assert slow == FAILED

@@ -187,3 +187,19 @@ def test_cli_optimize_method_model_json(tmp_path, capsys):
     assert out["method"] == "model" and out["evaluations"] <= 4
     assert len(out["proposals"]) == 3
     assert out["best"]["size"] <= out["oz"]["size"]
+
+
+def test_cli_collects_and_fits_for_instruction_count(tmp_path, capsys):
+    pool, more = tmp_path / "pool.json", tmp_path / "more.json"
+    pool.write_text(json.dumps({"lists": [{"pipeline": p} for p in POOL[:2]]}))
+    more.write_text(json.dumps({"lists": [{"pipeline": p} for p in POOL[1:]]}))
+    matrix_path, model = tmp_path / "m.npz", tmp_path / "r"
+    programs = [str(FIXTURES / n) for n in ("loops.c", "switch.c")]
+    argv = ["ranker", "collect", *programs, "--lists", str(pool), "--lists", str(more)]
+    argv += ["--objective", "instcount"]
+    assert main([*argv, "-o", str(matrix_path), "--jobs", "1"]) == 0
+    matrix = GainMatrix.load(matrix_path)
+    assert matrix.metric == "instcount" and matrix.lists == POOL  # each list once
+    assert main(["ranker", "fit", str(matrix_path), "-o", str(model), "-k", "1"]) == 0
+    meta = json.loads((model / "llmc_ranker.json").read_text())
+    assert meta["training"]["objective"] == "instcount"

@@ -23,7 +23,13 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     c = sub.add_parser("collect", help="measure every pool list on every training program")
     common.add_inputs(c, "PROGRAM", ".c .ll .bc training programs")
     c.add_argument("-o", "--output", required=True, metavar="MATRIX.npz")
-    c.add_argument("--lists", metavar="JSON", help="coreset file with the pool (default: shipped)")
+    c.add_argument(
+        "--lists",
+        metavar="JSON",
+        action="append",
+        help="coreset file with the pool (default: shipped); repeat to pool several, "
+        "each list once, in order",
+    )
     common.add_objective(c)
     common.add_jobs(c)
     common.add_cache(c, opt_in_help="evaluation cache (makes a rerun resume)")
@@ -53,7 +59,8 @@ def run_collect(args: argparse.Namespace) -> int:
     """
     from llmcompiler.model import ranker
 
-    lists = load_coreset(args.lists).pipelines
+    files = args.lists or [None]
+    lists = list(dict.fromkeys(p for f in files for p in load_coreset(f).pipelines))
     if not lists:
         raise InputError("the pool of pass lists is empty")
     jobs = common.job_count(args)

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 
 from llmcompiler.engine import EvalResult, Evaluator, Objective, Task
 from llmcompiler.program import Program
-from llmcompiler.search.space import Genome, pipeline_text
+from llmcompiler.search.space import OZ_GENE, Genome, pipeline_text
 
 Score = tuple[float, float]
 FAILED: Score = (math.inf, math.inf)
 MIN_TIMEOUT = 0.5  # seconds: the shortest limit an evaluation gets near the budget's end
+#: A list evaluated patiently (search's first round) may run past the budget's end, for
+#: at most PATIENT_FACTOR times -Oz's time (lists built on -Oz take about as long).
+PATIENT_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ class SearchRun:
 
         The batch is cut to what is left of an evaluation budget unless ``force``. Each
         list may take ``timeout`` seconds, cut to what is left of the time budget
-        unless ``force`` or ``patient`` (it finishes even past the budget's end).
+        unless ``force``; with ``patient``, cut to the larger of what is left and
+        PATIENT_FACTOR times -Oz's time (not cut when -Oz was not measured).
         """
         new: dict[str, Genome] = {}
         for g in genomes:
@@ -89,9 +93,12 @@ class SearchRun:
             new = dict(list(new.items())[:left])
         timeout = self.timeout
         left = self.time_left()
-        if not (force or patient) and timeout is not None and left is not None:
-            # a list still running when the budget ends is of no use to the search
-            timeout = max(MIN_TIMEOUT, min(timeout, left))
+        oz_seconds = self.times.get(pipeline_text((OZ_GENE,)))
+        if not force and timeout is not None and left is not None:
+            if not patient:  # a list still running when the budget ends is of no use
+                timeout = max(MIN_TIMEOUT, min(timeout, left))
+            elif oz_seconds is not None:
+                timeout = max(MIN_TIMEOUT, min(timeout, max(left, PATIENT_FACTOR * oz_seconds)))
         tasks = [Task(self.program, text, self.objective, timeout=timeout) for text in new]
         texts = list(new)
         for index, result in self.evaluator.run(tasks):
