@@ -64,6 +64,10 @@ class SearchRun:
             b.evaluations is not None and self.evaluations >= b.evaluations
         )
 
+    def oz_seconds(self) -> float | None:
+        """Seconds -Oz's evaluation took in this run (None: not measured yet)."""
+        return self.times.get(pipeline_text((OZ_GENE,)))
+
     def overtime(self) -> bool:
         """True once a time budget is spent, the reserve after search included."""
         return self.budget.seconds is not None and self.elapsed() >= self.budget.seconds
@@ -93,11 +97,10 @@ class SearchRun:
             new = dict(list(new.items())[:left])
         timeout = self.timeout
         left = self.time_left()
-        oz_seconds = self.times.get(pipeline_text((OZ_GENE,)))
         if not force and timeout is not None and left is not None:
             if not patient:  # a list still running when the budget ends is of no use
                 timeout = max(MIN_TIMEOUT, min(timeout, left))
-            elif oz_seconds is not None:
+            elif (oz_seconds := self.oz_seconds()) is not None:
                 timeout = max(MIN_TIMEOUT, min(timeout, max(left, PATIENT_FACTOR * oz_seconds)))
         tasks = [Task(self.program, text, self.objective, timeout=timeout) for text in new]
         texts = list(new)

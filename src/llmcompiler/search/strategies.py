@@ -47,7 +47,8 @@ def local_search(
     # One round of the workers always finishes, past the budget's end if need be: on a
     # module where one evaluation takes seconds, the best-ranked lists are all there is
     # time for, and a list cut off by the budget is time spent for nothing.
-    head, rest = first[: _jobs(run)], first[_jobs(run) :]
+    jobs = _jobs(run)
+    head, rest = first[:jobs], first[jobs:]
     if _expensive(run, len(first)):
         # Not all of them fit the budget: cheap lists (a few passes, where lists built on
         # -Oz run ~100) first, so that many more of them are tried.
@@ -143,7 +144,7 @@ def _jobs(run: SearchRun) -> int:
 
 def _expensive(run: SearchRun, lists: int) -> bool:
     """True when evaluating ``lists`` lists as slow as -Oz would overrun the time budget."""
-    oz_seconds = run.times.get(pipeline_text((OZ_GENE,)))
+    oz_seconds = run.oz_seconds()
     if run.budget.seconds is None or oz_seconds is None:
         return False
     left = run.budget.seconds - run.reserve - run.elapsed()
