@@ -21,6 +21,8 @@ from llmcompiler.errors import PipelineError
 
 _BASE = re.compile(r"[A-Za-z0-9_.\-]+")
 _PASS_NAME = re.compile(r"[A-Za-z0-9_.\-]+(<[^<>]*>)*")
+_NAME_RUN = re.compile(r"[^,()]*")  # a name runs to the next ',', '(' or ')'
+_SPACE = re.compile(r"\s")
 MAX_NESTING = 64
 
 
@@ -77,8 +79,11 @@ class _Parser:
 
     def __init__(self, text: str) -> None:
         self.original = text
-        self.where = tuple(i for i, c in enumerate(text) if not c.isspace())
-        self.text = "".join(text[i] for i in self.where)
+        if _SPACE.search(text):
+            self.where = tuple(i for i, c in enumerate(text) if not c.isspace())
+            self.text = "".join(text[i] for i in self.where)
+        else:  # the usual case, and the one worth being fast for
+            self.where, self.text = tuple(range(len(text))), text
         self.pos = self.depth = 0
 
     def error(self, message: str, pos: int | None = None) -> PipelineError:
@@ -106,8 +111,7 @@ class _Parser:
 
     def element(self) -> Node:
         start = self.pos
-        while self.peek() not in ("", ",", "(", ")"):
-            self.pos += 1
+        self.pos = _NAME_RUN.match(self.text, start).end()
         name = self.text[start : self.pos]
         if not name:
             raise self.error("empty pass name")

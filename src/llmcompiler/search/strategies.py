@@ -50,9 +50,10 @@ def local_search(
     jobs = _jobs(run)
     head, rest = first[:jobs], first[jobs:]
     if _expensive(run, len(first)):
-        # Not all of them fit the budget: cheap lists (a few passes, where lists built on
-        # -Oz run ~100) first, so that many more of them are tried.
-        rest.sort(key=lambda g: _cost(g) > CHEAP)
+        # Not all of them fit the budget: after the seeds' first batch (the model's picks
+        # and the coreset's best, in their order), cheap lists (a few passes, where lists
+        # built on -Oz run ~100) first, so that many more of them are tried.
+        rest = rest[: BATCH - jobs] + sorted(rest[BATCH - jobs :], key=lambda g: _cost(g) > CHEAP)
     run.evaluate(head, patient=True)
     for k in range(0, len(rest), BATCH):
         if run.exhausted():
