@@ -124,3 +124,75 @@ def test_ray_build(sources, tmp_path):
         ray.shutdown()
     assert sorted(e.kind for e in events) == ["added"] * 4 + ["duplicate", "failed"]
     assert len(store.read_manifest(out)) == 4
+
+
+def _package_item(package, rel: str, headers: list[str]):
+    from llmcompiler.corpus.sources import Item
+
+    path = package / rel
+    dirs = (str(path.parent), *(str(package / h) for h in headers))
+    return Item(
+        id=f"t/{rel}",
+        source="t",
+        origin=rel,
+        path=str(path),
+        include_dirs=dirs,
+        flags=("-w",),
+        run=False,
+        package=str(package),
+    )
+
+
+def test_a_package_file_finds_the_headers_its_folders_miss(tmp_path):
+    """``#include "lib/x.h"`` where no folder of headers is the one above ``lib/``: the
+    builder finds it in the package (the nearest one to the file) and compiles again;
+    without a package to look in, clang's error stands."""
+    from dataclasses import replace
+
+    from llmcompiler.corpus.build import compile_item
+
+    package = tmp_path / "pkg"
+    for folder, value in (("include/lib", 7), ("vendor/old/lib", 9)):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "x.h").write_text(f"#define X {value}\n")
+    (package / "include" / "src").mkdir()
+    (package / "include" / "src" / "a.c").write_text('#include "lib/x.h"\nint a(void){return X;}\n')
+    item = _package_item(package, "include/src/a.c", ["include/lib", "vendor/old/lib"])
+    result = compile_item(item, CorpusConfig())
+    assert result["ok"], result
+    from llmcompiler.llvm import Module
+
+    with Module.parse(result["bitcode"], "a") as module:
+        assert "ret i32 7" in module.to_text()  # include/lib, nearer to the file than vendor/
+    failed = compile_item(replace(item, package=""), CorpusConfig())
+    assert not failed["ok"] and "'lib/x.h' file not found" in failed["error"]
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed")
+def test_a_generated_header_comes_from_the_package_configure_step(tmp_path):
+    """A header the package's CMake step writes (``cfg.h`` from ``cfg.h.in``): the step
+    runs once, the file compiles with what it wrote, and another file of the project that
+    needs ``HAVE_CONFIG_H``, as its build gives it, compiles too."""
+    from llmcompiler.corpus.build import compile_item
+    from llmcompiler.corpus.headers import DONE
+    from llmcompiler.llvm import Module
+
+    project = tmp_path / "pkg" / "lib"
+    (project / "src").mkdir(parents=True)
+    (project / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.10)\nproject(t C)\nset(ANSWER 42)\n"
+        "configure_file(cfg.h.in cfg.h)\n"
+    )
+    (project / "cfg.h.in").write_text("#define ANSWER @ANSWER@\n")
+    (project / "src" / "a.c").write_text('#include "cfg.h"\nint a(void){return ANSWER;}\n')
+    (project / "src" / "b.c").write_text(
+        '#ifdef HAVE_CONFIG_H\n#include "cfg.h"\n#else\n#error needs its configure step\n'
+        "#endif\nint b(void){return ANSWER + 1;}\n"
+    )
+    package = tmp_path / "pkg"
+    for name, value in (("a.c", 42), ("b.c", 43)):
+        result = compile_item(_package_item(package, f"lib/src/{name}", []), CorpusConfig())
+        assert result["ok"], result
+        with Module.parse(result["bitcode"], name) as module:
+            assert f"ret i32 {value}" in module.to_text()
+    assert (project / DONE).read_text() == "ok"

@@ -14,13 +14,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from llmcompiler.corpus import store
+from llmcompiler.corpus.headers import configured, include_dir_for, missing_header
 from llmcompiler.corpus.sources import Item, expand
 from llmcompiler.engine import parallel
-from llmcompiler.errors import LLMCError
+from llmcompiler.errors import CompileError, LLMCError
 from llmcompiler.llvm import Module, version
 from llmcompiler.llvm.toolchain import compile_source
 from llmcompiler.program import IR_SUFFIXES, Program, program_from_ir
 from llmcompiler.search.validate import RunSpec, Validator
+
+#: compilations of one file after the first, each with one more folder for a missing header
+MAX_HEADER_RETRIES = 8
+HAVE_CONFIG_H = "HAVE_CONFIG_H"  # what a configured project's files are compiled with
 
 
 @dataclass(frozen=True)
@@ -60,18 +65,12 @@ def compile_item(item: Item, config: CorpusConfig) -> dict:
         if Path(item.path).suffix in IR_SUFFIXES:
             data = Path(item.path).read_bytes()
         else:
-            data = compile_source(
-                item.path,
-                item.include_dirs,
-                (),
-                (*item.flags, *config.flags),
-                timeout=config.compile_timeout,
-            )
+            data = _compile(item, config)
         program = program_from_ir(data, item.id)
         with Module.parse(program.bitcode, item.id) as module:
             instcount = module.instruction_count()
     except LLMCError as err:
-        return {"ok": False, "error": _first_lines(str(err))}
+        return {"ok": False, "error": _diagnosis(str(err))}
     except OSError as err:
         return {"ok": False, "error": f"{item.path}: {err.strerror}"}
     runnable = False
@@ -88,6 +87,43 @@ def compile_item(item: Item, config: CorpusConfig) -> dict:
     }
 
 
+def _compile(item: Item, config: CorpusConfig) -> bytes:
+    """clang's bitcode for a source item. A file of a package that misses a header is
+    compiled again with the package's folder that has it (or after the package's
+    configure step wrote it), and a file of a configured project that still fails, again
+    with ``-DHAVE_CONFIG_H``: up to MAX_HEADER_RETRIES more times. Files that compile at
+    once are compiled exactly as before.
+
+    Raises:
+        CompileError: clang's diagnostics of the last attempt.
+    """
+    include_dirs, defines = list(item.include_dirs), []
+    package, source = Path(item.package), Path(item.path)
+    for attempt in range(MAX_HEADER_RETRIES + 1):
+        try:
+            return compile_source(
+                item.path,
+                include_dirs,
+                defines,
+                (*item.flags, *config.flags),
+                timeout=config.compile_timeout,
+            )
+        except CompileError as err:
+            if not item.package or attempt == MAX_HEADER_RETRIES:
+                raise
+            name = missing_header(str(err))
+            found = include_dir_for(package, name, source) if name else None
+            if found is not None and str(found) not in include_dirs:
+                include_dirs.append(str(found))
+                continue
+            written = configured(package, source)
+            if written is None or HAVE_CONFIG_H in defines:
+                raise
+            defines.append(HAVE_CONFIG_H)
+            include_dirs += [str(written)] if str(written) not in include_dirs else []
+    raise AssertionError("unreachable")
+
+
 def _runs(program: Program, timeout: float) -> bool:
     """Whether the -O0 build links and exits 0 within ``timeout`` seconds."""
     try:
@@ -98,6 +134,16 @@ def _runs(program: Program, timeout: float) -> bool:
         return validator.expected.returncode == 0
     finally:
         validator.close()
+
+
+def _diagnosis(text: str, limit: int = 500) -> str:
+    """The first line of an error and clang's first ``error:`` line (the lines between,
+    "In file included from ...", say where but not what)."""
+    lines = text.strip().splitlines()
+    first_error = next((ln for ln in lines[1:] if "error:" in ln), None)
+    if first_error is None:
+        return _first_lines(text, limit=limit)
+    return "\n".join([lines[0], first_error.strip()])[:limit]
 
 
 def _first_lines(text: str, lines: int = 3, limit: int = 500) -> str:

@@ -66,6 +66,8 @@ class Item:
         include_dirs, flags: for clang.
         license: what is known of the license.
         run: whether a ``main`` in it is meant to be run (tests, csmith, local programs).
+        package: the unpacked package a registry file belongs to, where headers its
+            include folders miss are looked for (:mod:`.headers`); '' for other sources.
     """
 
     id: str
@@ -76,6 +78,7 @@ class Item:
     flags: tuple[str, ...] = ()
     license: str = ""
     run: bool = True
+    package: str = ""
 
 
 def expand(spec: str, scratch: Path) -> Iterator[Item]:
@@ -241,6 +244,7 @@ def _package_items(
             flags=("-w",),
             license=license_,
             run=False,
+            package=str(root),
         )
 
 
