@@ -88,6 +88,27 @@ def test_cross_validation_reports_model_pool_and_oracle():
     assert 0 <= scores["model_pct"] <= scores["oracle_pct"]
 
 
+def test_leaving_out_the_whole_project_scores_what_an_unseen_project_gets(tmp_path):
+    """Two projects of two look-alike programs each, each project with its own winning
+    list: leaving one program out finds the winner in its twin; leaving its project out
+    cannot (the other project's list gains nothing there), as on a project never seen."""
+    vectors = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    gains = np.array([[4.0, 0.0], [4.0, 0.0], [0.0, 3.0], [0.0, 3.0]])
+    matrix = GainMatrix(["a1", "a2", "b1", "b2"], vectors, gains, ["LA", "LB"], [1] * 4)
+    config = RankerConfig(neighbours=1, temperature=1e6, prior=0.0)
+    assert cross_validate(matrix, config, k=1)["model_pct"] == pytest.approx(3.5)
+    groups = ["a", "a", "b", "b"]
+    assert cross_validate(matrix, config, k=1, groups=groups)["model_pct"] == 0.0
+    matrix.save(tmp_path / "m.npz")
+    (tmp_path / "groups.txt").write_text("a1\ta\tkind\na2\ta\tkind\nb1\tb\nb2\tb\n")
+    argv = ["ranker", "fit", str(tmp_path / "m.npz"), "-o", str(tmp_path / "r"), "-k", "1"]
+    assert main([*argv, "--groups", str(tmp_path / "groups.txt")]) == 0
+    meta = json.loads((tmp_path / "r" / "llmc_ranker.json").read_text())
+    assert meta["cross_validation"]["left_out"] == "each program's project"
+    (tmp_path / "none.txt").write_text("x\ty\n")
+    assert main([*argv, "--groups", str(tmp_path / "none.txt")]) == 1
+
+
 def test_fit_save_load_propose(programs, evaluator, tmp_path):
     chosen = [programs[n] for n in ("loops.c", "switch.c", "recursion.c")]
     matrix = collect(evaluator, chosen, POOL)

@@ -42,6 +42,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "-k", type=common.positive_int, default=5, help="proposals the model is tuned for"
     )
     f.add_argument("--note", default="", help="provenance note stored with the model")
+    f.add_argument(
+        "--groups",
+        metavar="FILE",
+        help="lines 'PROGRAM<TAB>PROJECT' (benchmarks/real_code.py's module lists): "
+        "cross-validate leaving out every program of the same project",
+    )
     f.set_defaults(run=run_fit)
     s = sub.add_parser("show", help="summary of a ranker model")
     s.add_argument("model", nargs="?", metavar="DIR", help="default: the built-in model")
@@ -99,7 +105,8 @@ def run_fit(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise InputError(f"{path}: no such gain matrix")
     matrix = ranker.GainMatrix.load(path)
-    model, table = ranker.fit(matrix, k=args.k)
+    groups = _groups(args.groups, matrix.names) if args.groups else None
+    model, table = ranker.fit(matrix, k=args.k, groups=groups)
     model.meta = {
         "training": {
             "matrix": str(path),
@@ -108,16 +115,43 @@ def run_fit(args: argparse.Namespace) -> int:
             "lists": len(matrix.lists),
             "note": args.note,
         },
-        "cross_validation": {"k": args.k, **table["best"]},
+        "cross_validation": {
+            "k": args.k,
+            "left_out": "each program's project" if groups else "each program",
+            **table["best"],
+        },
     }
     model.save(args.output)
     best = table["best"]
     print(
-        f"{args.output}: {model.config} leave-one-out at k={args.k}: model "
+        f"{args.output}: {model.config} leave-one-{'project' if groups else 'program'}-out"
+        f" at k={args.k}: model "
         f"{best['model_pct']:.2f} %, pool order {best['pool_order_pct']:.2f} %, "
         f"oracle {best['oracle_pct']:.2f} % mean gain over -Oz"
     )
     return 0
+
+
+def _groups(path: str, names: list[str]) -> list[str]:
+    """The project of each program of a gain matrix, from ``path``'s lines
+    ``PROGRAM<TAB>PROJECT[<TAB>...]``; a program the file does not name is a project of
+    its own.
+
+    Raises:
+        InputError: the file cannot be read, or names none of the programs.
+    """
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read groups: {err.strerror}") from None
+    project = {}
+    for line in lines:
+        fields = line.split("\t")
+        if len(fields) >= 2:
+            project[fields[0]] = fields[1]
+    if not any(n in project for n in names):
+        raise InputError(f"{path}: names none of the {len(names)} programs of the matrix")
+    return [project.get(n, n) for n in names]
 
 
 def run_show(args: argparse.Namespace) -> int:

@@ -185,6 +185,12 @@ def collect(
     )
 
 
+#: neighbours that stand for every training program: with a flat temperature the ranker
+#: is then the greedy cover of the whole training set (the coreset's own order), which
+#: cross-validation picks where neighbours do not carry over to unseen projects
+ALL = 1_000_000
+
+
 @dataclass(frozen=True)
 class RankerConfig:
     """Hyperparameters of the recommender.
@@ -231,9 +237,12 @@ class Ranker:
             config,
         )
 
-    def select(self, vector: np.ndarray, k: int, exclude: int | None = None) -> list[int]:
+    def select(
+        self, vector: np.ndarray, k: int, exclude: int | Sequence[int] | None = None
+    ) -> list[int]:
         """Indices of the k lists to propose for a program with this (unscaled) vector,
-        best first. ``exclude`` leaves one training program out (cross-validation)."""
+        best first. ``exclude`` leaves training programs out (cross-validation: one
+        program, or every program of its project)."""
         z = (vector - self.mean) / self.scale
         w = _weights(self.config, len(z))
         distance = np.sqrt((((self.vectors - z) * w) ** 2).sum(axis=1))
@@ -243,8 +252,7 @@ class Ranker:
         near = np.argsort(distance, kind="stable")[:n]
         weights = np.exp(-(distance[near] - distance[near[0]]) / self.config.temperature)
         local = self.gains[near]
-        everyone = self.gains if exclude is None else np.delete(self.gains, exclude, axis=0)
-        prior = everyone.mean(axis=0)
+        prior = self.gains[np.isfinite(distance)].mean(axis=0)
         chosen: list[int] = []
         covered = np.zeros(len(near))
         for _ in range(min(k, len(self.lists))):
@@ -321,14 +329,25 @@ class Ranker:
         )
 
 
-def cross_validate(matrix: GainMatrix, config: RankerConfig, k: int) -> dict[str, float]:
+def cross_validate(
+    matrix: GainMatrix, config: RankerConfig, k: int, groups: Sequence[str] | None = None
+) -> dict[str, float]:
     """Leave-one-out on the gain matrix: mean gain (%) of the best of the k lists the
     model proposes for each program from the others, beside the oracle (best list of
-    the pool) and the pool's own order (its first k lists, no model)."""
+    the pool) and the pool's own order (its first k lists, no model). With ``groups``
+    (one per program: its project), every program of the same group is left out too,
+    as a project never seen is at test time; a group left with no other program gains
+    what the whole-pool prior gives."""
     ranker = Ranker.from_matrix(matrix, config)
     realised = []
+    by_group: dict[str, list[int]] = {}
+    for i, g in enumerate(groups or ()):
+        by_group.setdefault(g, []).append(i)
     for i in range(len(matrix.names)):
-        picks = ranker.select(matrix.vectors[i], k, exclude=i)
+        out = by_group[groups[i]] if groups else [i]
+        if len(out) == len(matrix.names):
+            out = [i]  # one group only: leave one program out
+        picks = ranker.select(matrix.vectors[i], k, exclude=out)
         realised.append(max(0.0, float(matrix.gains[i, picks].max())))
     clipped = np.maximum(matrix.gains, 0.0)
     return {
@@ -343,24 +362,32 @@ def fit(
     k: int = 5,
     grid: Sequence[RankerConfig] | None = None,
     progress: Callable[[RankerConfig, dict], None] | None = None,
+    groups: Sequence[str] | None = None,
 ) -> tuple[Ranker, dict]:
-    """Pick the configuration with the best leave-one-out gain at k proposals and
-    return the ranker fitted on all of ``matrix`` and the cross-validation table."""
+    """Pick the configuration with the best leave-one-out gain at k proposals (with
+    ``groups``: leave-one-project-out, :func:`cross_validate`) and return the ranker
+    fitted on all of ``matrix`` and the cross-validation table.
+
+    Raises:
+        ModelError: fewer than 2 programs, or ``groups`` not one per program.
+    """
     if len(matrix.names) < 2:
         raise ModelError("training needs at least 2 programs in the gain matrix")
+    if groups is not None and len(groups) != len(matrix.names):
+        raise ModelError(f"{len(groups)} groups for {len(matrix.names)} programs")
     grid = grid or [
         RankerConfig(n, t, p, c)
-        for n in (4, 8, 16, 32, 64)
+        for n in (4, 8, 16, 32, 64, ALL)
         for t in (0.5, 1.0, 2.0, 4.0, 1e6)
         for p in (0.02, 0.1)
         for c in (1.0, 3.0)
     ]
     table = []
     for config in grid:
-        scores = cross_validate(matrix, config, k)
+        scores = cross_validate(matrix, config, k, groups)
         table.append({"config": config.__dict__, **scores})
         if progress:
             progress(config, scores)
     best = max(table, key=lambda row: row["model_pct"])
     ranker = Ranker.from_matrix(matrix, RankerConfig(**best["config"]))
-    return ranker, {"k": k, "best": best, "grid": table}
+    return ranker, {"k": k, "groups": groups is not None, "best": best, "grid": table}
