@@ -152,6 +152,8 @@ def test_summary_finds_every_copy_of_oz_in_opaque_text():
     assert describe(added) == f"-Oz[+sroa before {after}#{gvn + 1}]"
     assert describe(f"{text},function(sroa)") == "-Oz + sroa"
     assert describe("not a (pipeline") == "not a (pipeline"
+    long = oz.variant(((gvn, "gvn<>," + ",".join(["sroa", "gvn", "dse"] * 4)),)).name
+    assert describe(long) == f"-Oz[+12 passes (sroa … dse) before {after}#{gvn + 1}]"
 
 
 def test_crossover_joins_the_parents_oz_edits():

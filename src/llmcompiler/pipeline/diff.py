@@ -24,6 +24,10 @@ from llmcompiler.pipeline.tree import leaves, parse_tree
 
 #: Share of -Oz's passes a stretch of the list must hold to count as a copy of -Oz.
 MATCH_SHARE = 0.8
+#: An insertion of more passes than this is told by its length and its ends (search can
+#: insert most of -Oz again: 60 passes with their options in one line hide the rest;
+#: ``--json`` keeps the full text in ``best.pipeline``).
+LONG_RUN = 8
 
 
 def describe(text: str) -> str:
@@ -84,8 +88,15 @@ def _edits(oz: tuple[str, ...], copy: list[str]) -> str:
         edits += [f"-{_base(oz[k])}#{k}" for k in range(i, i2)]
         if j < j2:
             where = f"before {_base(oz[i2])}#{i2}" if i2 < len(oz) else "at the end"
-            edits.append(f"+{','.join(copy[j:j2])} {where}")
+            edits.append(f"+{_run(copy[j:j2])} {where}")
     return f"-Oz[{'; '.join(edits)}]" if edits else "-Oz"
+
+
+def _run(names: list[str]) -> str:
+    """Inserted passes: all of them, or for a long run its length and its ends."""
+    if len(names) <= LONG_RUN:
+        return ",".join(names)
+    return f"{len(names)} passes ({_base(names[0])} … {_base(names[-1])})"
 
 
 def _base(name: str) -> str:
