@@ -72,3 +72,7 @@ class EvalResult:
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    def value(self, metric: str) -> int | None:
+        """The measure of ``metric``: ``size`` for "size", else ``instcount``."""
+        return self.size if metric == "size" else self.instcount

@@ -29,7 +29,7 @@ import numpy as np
 
 from llmcompiler.analysis.features import FEATURE_NAMES, FEATURES_VERSION, HISTOGRAM_OPCODES
 from llmcompiler.analysis.features import features as module_features
-from llmcompiler.engine import EvalResult, Evaluator, Objective, Task
+from llmcompiler.engine import Evaluator, Objective, Task
 from llmcompiler.errors import ModelError
 from llmcompiler.llvm import Module
 from llmcompiler.model.call_features import CALL_FEATURE_NAMES, call_features
@@ -150,28 +150,24 @@ def collect(
     ``oz_sizes`` are -Oz's values of ``metric``.
     """
     objective = Objective(metric=metric)
-
-    def value(result: EvalResult) -> int | None:
-        return result.size if metric == "size" else result.instcount
-
     names, vectors, rows, oz_sizes = [], [], [], []
     for done, program in enumerate(programs, 1):
         tasks = [Task(program, OZ, objective, timeout=timeout)]
         tasks += [Task(program, text, objective, timeout=timeout) for text in lists]
         results = dict(evaluator.run(tasks))
         oz = results[0]
-        if not oz.ok or not value(oz):
+        if not oz.ok or not oz.value(metric):
             if progress:
                 progress(done, f"{program.name}: skipped (-Oz: {oz.status})")
             continue
         row = [
-            (value(oz) - value(r)) / value(oz) * 100 if r.ok else FAILED_GAIN
+            (oz.value(metric) - r.value(metric)) / oz.value(metric) * 100 if r.ok else FAILED_GAIN
             for r in (results[j + 1] for j in range(len(lists)))
         ]
         names.append(program.name)
         vectors.append(program_vector(program))
         rows.append(row)
-        oz_sizes.append(value(oz))
+        oz_sizes.append(oz.value(metric))
         if progress:
             progress(done, program.name)
     width = len(vector_names())

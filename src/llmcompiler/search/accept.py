@@ -137,7 +137,7 @@ class Acceptance:
 
     def value(self, result: EvalResult) -> int:
         """The objective's value of a measured result."""
-        return (result.size, result.instcount)[self.primary]
+        return result.value(("size", "instcount")[self.primary])
 
     def consider(self, pipeline: str, genome: Genome, exact: EvalResult | None = None) -> bool:
         """Measure ``pipeline`` with llc-19 (unless ``exact`` is its measurement already),

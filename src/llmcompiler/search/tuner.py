@@ -232,7 +232,7 @@ class _ModelOnly:
     def __init__(self, evaluator: Evaluator, program: Program, config: TuneConfig) -> None:
         if config.model is None:
             raise ValueError('method "model" needs a model (TuneConfig.model)')
-        self.primary = _primary(config)
+        self.metric = config.metric
         self.asked = propose(config.model, program, config.candidates)
         self.pipelines = list(dict.fromkeys(c.pipeline for c in self.asked if c.pipeline))
         want = "bitcode" if config.validate and program.has_main else None
@@ -246,10 +246,10 @@ class _ModelOnly:
         self.evaluations = 1 + len(self.pipelines)
 
     def _value(self, p: str) -> int:
-        return (self.measured[p].size, self.measured[p].instcount)[self.primary]
+        return self.measured[p].value(self.metric)
 
     def offers(self) -> Iterator[Offer]:
-        base = (self.oz.size, self.oz.instcount)[self.primary]
+        base = self.oz.value(self.metric)
         ok = [p for p in self.pipelines if self.measured[p].ok]
         for p in sorted(ok, key=lambda p: (self._value(p), self.pipelines.index(p))):
             if self._value(p) >= base:
