@@ -87,7 +87,7 @@ def test_select_caps_projects_and_leaves_out_cython(tmp_path):
         }
     )  # not in the table
     (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    summary = real_code.select(tmp_path, per_project=3, seed=0)
+    summary, _ = real_code.select(tmp_path, per_project=3, seed=0)
     assert summary["pypi:zstandard"]["compiled"] == 4  # the Cython file left out
     assert summary["pypi:zstandard"]["kept"] == 3 and summary["npm:leveldown"]["kept"] == 1
     test = (tmp_path / "test_modules.txt").read_text().splitlines()
@@ -96,10 +96,59 @@ def test_select_caps_projects_and_leaves_out_cython(tmp_path):
     assert tune == [f"{corpus / 'modules/n.bc'}\tnpm:leveldown\tdatabase"]
     assert "m0.bc" not in "".join(test)
     # modules under --min-instructions are left out: npm:leveldown's 2-instruction one
-    summary = real_code.select(tmp_path, per_project=3, seed=0, min_instructions=3)
+    summary, _ = real_code.select(tmp_path, per_project=3, seed=0, min_instructions=3)
     assert summary["npm:leveldown"]["compiled"] == 0
     assert summary["pypi:zstandard"]["kept"] == 3
     assert (tmp_path / "tune_modules.txt").read_text() == ""
+
+
+def test_a_pin_keeps_the_same_modules_when_more_files_compile(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+
+    def row(i, instructions=500):
+        return {
+            "id": f"pypi/zstandard/f{i}.c",
+            "source": "pypi:zstandard",
+            "origin": f"zstandard==0.25.0:f{i}.c",
+            "path": f"modules/m{i}.bc",
+            "instcount": instructions,
+        }
+
+    (corpus / "manifest.jsonl").write_text("".join(json.dumps(row(i)) + "\n" for i in range(3)))
+    _, chosen = real_code.select(tmp_path, per_project=2, seed=0)
+    pin_file = tmp_path / "pin.tsv"
+    real_code.write_pin(pin_file, chosen, {"pypi:zstandard": "test"})
+    first = (tmp_path / "test_modules.txt").read_text()
+    # the builder now compiles two more files, and one pinned file compiles differently
+    kept = [e["origin"] for e in chosen["pypi:zstandard"]]
+    rows = [row(i, 501 if row(i)["origin"] == kept[1] else 500) for i in range(5)]
+    (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary, _ = real_code.select(tmp_path, 2, 0, pin=real_code.read_pin(pin_file))
+    assert (tmp_path / "test_modules.txt").read_text() == first
+    assert summary["pypi:zstandard"]["changed"] == [kept[1]]
+    assert summary["pypi:zstandard"]["missing"] == []
+    # a pinned file that no longer compiles is reported, the rest kept
+    (corpus / "manifest.jsonl").write_text(json.dumps(row(9)) + "\n" + json.dumps(rows[0]))
+    summary, _ = real_code.select(tmp_path, 2, 0, pin=real_code.read_pin(pin_file))
+    assert summary["pypi:zstandard"]["missing"] == sorted(set(kept) - {rows[0]["origin"]})
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("test\tpypi:zstandard\tonly three\n")
+    with pytest.raises(ValueError, match="bad.tsv:1: expected"):
+        real_code.read_pin(bad)
+
+
+def test_the_shipped_pin_agrees_with_the_table():
+    pinned = real_code.read_pin(real_code.PIN)
+    sides = {real_code.spec_name(s): split for s, _, split in real_code.PROJECTS}
+    wrong = {o: v[:2] for o, v in pinned.items() if sides.get(v[1]) != v[0]}
+    assert not wrong  # every pinned module's project is in the table, on its side
+    assert all(int(v[2]) >= 100 for v in pinned.values())  # --min-instructions
+    per_side = defaultdict(set)
+    for split, project, _ in pinned.values():
+        per_side[split].add(project)
+    assert sum(v[0] == "test" for v in pinned.values()) >= 200
+    assert len(per_side["test"]) >= 20 and len(per_side["tune"]) >= 20
 
 
 @pytest.mark.parametrize("bad", ["npm:Bad Name", "npm:a;rm -rf", "npm:"])
