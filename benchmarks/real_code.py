@@ -290,10 +290,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not args.no_pin and not args.pin.is_file():
         ap.error(f"no pin file {args.pin} (--no-pin draws a new sample)")
-    pin = None if args.no_pin else read_pin(args.pin)
+    try:
+        pin = None if args.no_pin else read_pin(args.pin)
+    except ValueError as e:
+        ap.error(str(e))
     specs = [s for s, _, split in PROJECTS if args.only in (None, split)]
     build(args.out, specs, args.jobs)
-    summary, chosen = select(args.out, args.per_project, args.seed, args.min_instructions, pin)
+    try:
+        summary, chosen = select(args.out, args.per_project, args.seed, args.min_instructions, pin)
+    except ValueError as e:
+        print(f"real_code.py: error: {e}", file=sys.stderr)
+        return 1
     if args.write_pin:
         write_pin(args.write_pin, chosen, {n: row["split"] for n, row in summary.items()})
     counts: Counter[str] = Counter()

@@ -138,6 +138,16 @@ def test_a_pin_keeps_the_same_modules_when_more_files_compile(tmp_path):
         real_code.read_pin(bad)
 
 
+def test_a_bad_or_missing_pin_file_stops_before_anything_is_built(tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("test\tpypi:zstandard\tf.c\tmany\n")
+    for pin, message in ((bad, "bad.tsv:1: expected"), (tmp_path / "no.tsv", "no pin file")):
+        with pytest.raises(SystemExit) as stop:
+            real_code.main([str(tmp_path / "out"), "--pin", str(pin)])
+        assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_shipped_pin_agrees_with_the_table():
     pinned = real_code.read_pin(real_code.PIN)
     sides = {real_code.spec_name(s): split for s, _, split in real_code.PROJECTS}
