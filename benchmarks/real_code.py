@@ -18,9 +18,9 @@ is to them, and they would only dilute every mean.
 
 The modules of each side are pinned (``--pin``, default ``real_code_pin.tsv`` beside
 this script: split, project, source file and its IR instruction count per line), so
-that the test set
-stays the same when the corpus builder learns to compile more files of a project (a
-seeded sample would move) and figures of different sessions stay comparable. A pinned
+that the test set stays the same when the corpus builder learns to compile more files
+of a project (a seeded sample would move) and figures of different sessions stay
+comparable. A pinned
 file that no longer compiles, or compiles to another module, is reported. ``--no-pin``
 draws a new sample; ``--write-pin FILE`` records what was selected.
 
@@ -177,10 +177,12 @@ def build(out: Path, specs: list[str], jobs: int) -> int:
 
 def read_pin(path: Path) -> dict[str, tuple[str, str, str]]:
     """A pin file's modules: source origin -> (split, project, IR instructions). Raises
-    ValueError on a line that is not split, project, origin and a count separated by tabs.
+    ValueError on a line that is not split, project, origin and a count separated by tabs,
+    or that puts a project of the table on the other side of the split.
 
     The count (of the module as clang wrote it) tells a file that now compiles to another
     module; a hash of the bitcode would not do, since it holds the build folder's path."""
+    sides = {spec_name(s): split for s, _, split in PROJECTS}
     pinned = {}
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line or line.startswith("#"):
@@ -191,6 +193,8 @@ def read_pin(path: Path) -> dict[str, tuple[str, str, str]]:
                 f"{path}:{n}: expected 'split<TAB>project<TAB>origin<TAB>instructions'"
             )
         split, project, origin, count = fields
+        if sides.get(project, split) != split:
+            raise ValueError(f"{path}:{n}: the pin puts {project} on the other side of the split")
         pinned[origin] = (split, project, count)
     return pinned
 
@@ -218,18 +222,18 @@ def select(
     wrote them, before any pass) and files Cython generated. With ``pin``, exactly the
     pinned files of the projects built; the summary lists under ``missing`` the pinned
     files that did not compile and under ``changed`` those that compiled to another
-    module. Raises ValueError when the pin puts a project on the other side."""
+    module."""
     corpus = out / "corpus"
     entries = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text().splitlines()]
     kinds = {spec_name(s): (s, kind, split) for s, kind, split in PROJECTS}
     by_project: dict[str, list[dict]] = defaultdict(list)
+    seen: set[str] = set()  # origins kept under a pin (a file is one module)
     for e in entries:
         if project_of(e) not in kinds:
             continue
         if pin is not None:
-            if e["origin"] in pin and all(
-                e["origin"] != o["origin"] for o in by_project[project_of(e)]
-            ):
+            if e["origin"] in pin and e["origin"] not in seen:
+                seen.add(e["origin"])
                 by_project[project_of(e)].append(e)
             continue
         if (e.get("instcount") or 0) < max(1, min_instructions):
@@ -247,8 +251,6 @@ def select(
         row = {"spec": spec, "kind": kind, "split": split, "compiled": len(found)}
         if pin is not None:
             wanted = {o: v for o, v in pin.items() if v[1] == name}
-            if any(v[0] != split for v in wanted.values()):
-                raise ValueError(f"the pin puts {name} on the other side of the split")
             kept = found
             if name in built:
                 got = {e["origin"]: str(e["instcount"]) for e in found}
@@ -296,11 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(e))
     specs = [s for s, _, split in PROJECTS if args.only in (None, split)]
     build(args.out, specs, args.jobs)
-    try:
-        summary, chosen = select(args.out, args.per_project, args.seed, args.min_instructions, pin)
-    except ValueError as e:
-        print(f"real_code.py: error: {e}", file=sys.stderr)
-        return 1
+    summary, chosen = select(args.out, args.per_project, args.seed, args.min_instructions, pin)
     if args.write_pin:
         write_pin(args.write_pin, chosen, {n: row["split"] for n, row in summary.items()})
     counts: Counter[str] = Counter()

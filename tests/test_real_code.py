@@ -136,6 +136,9 @@ def test_a_pin_keeps_the_same_modules_when_more_files_compile(tmp_path):
     bad.write_text("test\tpypi:zstandard\tonly three\n")
     with pytest.raises(ValueError, match="bad.tsv:1: expected"):
         real_code.read_pin(bad)
+    bad.write_text("tune\tpypi:zstandard\tf.c\t500\n")  # zstandard is a test project
+    with pytest.raises(ValueError, match="bad.tsv:1: the pin puts pypi:zstandard on the other"):
+        real_code.read_pin(bad)
 
 
 def test_a_bad_or_missing_pin_file_stops_before_anything_is_built(tmp_path, capsys):
