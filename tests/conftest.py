@@ -51,19 +51,17 @@ def evaluator():
 count_ir_text = count_text_instructions  # the reference count of opt's text output
 
 
-def exact_size(program, pipeline: str) -> int:
-    """The reference binary size: llc-19 on the IR text opt-19 prints (``opt -S``),
-    measured by Berkeley rules (README, Definitions: textual IR carries no use-list
-    order, so this is what compiling the printed IR gives).
+def optimized_bitcode(ir: bytes, pipeline: str, triple: str | None = None) -> bytes:
+    """opt-19's bitcode for ``pipeline``.
 
     opt-19 cannot run llmcompiler's own ``llmc-narrow`` step: for a list holding it,
     opt-19 runs the LLVM segments and ``apply_narrowing`` runs in this process between them;
     so does ``llmc-functions`` (:meth:`Module.run_passes_on`).
     """
-    bitcode = program.bitcode
+    bitcode = ir
     for part in split_pipeline(pipeline) if steps_in(pipeline) else [pipeline]:
         if isinstance(part, tuple):
-            with Module.parse(bitcode) as module, TargetMachine(program.triple) as machine:
+            with Module.parse(bitcode) as module, TargetMachine(triple) as machine:
                 module.run_passes_on(part[0], part[1], machine)
                 bitcode = module.to_bitcode()
         elif part in STEPS:
@@ -72,4 +70,22 @@ def exact_size(program, pipeline: str) -> int:
                 bitcode = module.to_bitcode()
         else:
             bitcode = opt(bitcode, part, text=False)
+    return bitcode
+
+
+def reference_opt(ir: bytes, pipeline: str) -> bytes:
+    """The reference optimized IR text: ``opt -S`` in one run, or for a list holding
+    llmcompiler's own steps, :func:`optimized_bitcode` printed (the bitcode between
+    segments loses use-list order and re-derives intrinsics' attributes: the text is not
+    the one-run text, its instructions and code are)."""
+    if not steps_in(pipeline):
+        return opt(ir, pipeline)
+    return opt(optimized_bitcode(ir, pipeline), "verify")
+
+
+def exact_size(program, pipeline: str) -> int:
+    """The reference binary size: llc-19 on the IR text opt-19 prints (``opt -S``),
+    measured by Berkeley rules (README, Definitions: textual IR carries no use-list
+    order, so this is what compiling the printed IR gives)."""
+    bitcode = optimized_bitcode(program.bitcode, pipeline, program.triple)
     return berkeley_size(llc_object(opt(bitcode, "verify"))).binary_size

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, count_ir_text
+from conftest import FIXTURES, count_ir_text, reference_opt
 from dataset_corpus import BROKEN_ID, PROGRAMS, make_corpus, records
 from llmcompiler.cli import main
 from llmcompiler.datasets.config import assign_split
 from llmcompiler.llvm import default_triple
 from llmcompiler.llvm.toolchain import llc_assembly, llc_object, llvm_size, opt
+from llmcompiler.pipeline import steps_in
 from llmcompiler.program import load_program
 
 FILES = ("manifest.json", "train.jsonl", "val.jsonl", "test.jsonl", "errors.jsonl")
@@ -287,8 +288,12 @@ def test_flag_tuning_from_an_autotuning_database(corpus, tmp_path, capsys):
             f"size {r['size']} bytes:\n\n<code>{r['output_ir']}</code>"
         )
         given = r["input_ir"].encode()
-        ir = opt(given, r["passes"]).decode()
-        assert strip_module_id(r["output_ir"]) == strip_module_id(ir)
+        ir = reference_opt(given, r["passes"]).decode()  # the label may hold llmc-narrow
+        if not steps_in(r["passes"]):
+            # opt-19 runs the label whole. Around llmcompiler's own steps the reference
+            # passes bitcode between opt-19 runs, which loses use-list order ("; preds"
+            # comments) and re-derives intrinsics' attributes: count and size still agree.
+            assert strip_module_id(r["output_ir"]) == strip_module_id(ir)
         assert count_ir_text(ir) == r["instcount"]
         assert reference_size(ir.encode(), tmp_path) == r["size"]
         oz = opt(given, "default<Oz>")
@@ -311,7 +316,7 @@ def test_flag_tuning_with_an_inline_search(tmp_path):
     assert build(corpus, out, "--task", "flag-tuning", "--evaluations", "20") == 0
     (r,) = records(out)
     assert r["label_source"] == "search" and r["size"] <= r["oz_size"]
-    ir = opt(r["input_ir"].encode(), r["passes"]).decode()
+    ir = reference_opt(r["input_ir"].encode(), r["passes"]).decode()  # may hold llmc-narrow
     assert count_ir_text(ir) == r["instcount"]
 
 
