@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 
 from conftest import FIXTURES, PIPELINES
-from llmcompiler.engine import Evaluator, Objective, Task
+from llmcompiler.engine import NOT_STARTED, Deadline, Evaluator, Objective, Task
 from llmcompiler.engine.result import CRASH, INVALID_PIPELINE, OK, TIMEOUT, VERIFY_FAILED
 from llmcompiler.llvm import Module, TargetMachine, berkeley_size
 from llmcompiler.llvm.toolchain import llc_object
@@ -66,6 +67,30 @@ def test_a_task_can_bring_its_own_timeout(programs):
         (_, first), (_, second) = sorted(ev.run(tasks), key=lambda x: x[0])
         assert first.status == TIMEOUT and first.error == "timed out after 0.3 s"
         assert second.status == OK and ev.stats.timeouts == 1
+
+
+def test_a_deadline_stops_a_task_and_a_passed_one_starts_none(programs):
+    """A task ends by its Deadline whatever its timeout; a task whose deadline passed
+    before a worker took it is not run; a deadline moved during the run is obeyed."""
+    slow = ",".join(["default<O3>"] * 200)
+    program = programs["float.c"]
+    with Evaluator(jobs=1, timeout=60) as ev:
+        gone = Deadline(time.monotonic() - 1)
+        ((_, late),) = ev.run([Task(program, "default<Oz>", deadline=gone)])
+        assert (late.status, late.error, ev.stats.evaluations) == (TIMEOUT, NOT_STARTED, 0)
+        start = time.monotonic()
+        ((_, cut),) = ev.run([Task(program, slow, deadline=Deadline(start + 0.3))])
+        assert cut.status == TIMEOUT and cut.error.startswith("stopped at its deadline after 0.")
+        assert time.monotonic() - start < 5 and ev.stats.timeouts == 1
+    with Evaluator(jobs=2, timeout=60) as ev:
+        later = Deadline(time.monotonic() + 60)
+        tasks = [Task(program, slow, deadline=later), Task(program, "default<Oz>")]
+        results = ev.run(tasks)
+        start = time.monotonic()
+        assert next(results)[0] == 1  # -Oz first; then the slow task's deadline is now
+        later.at = time.monotonic()
+        ((index, moved),) = list(results)
+        assert index == 0 and moved.status == TIMEOUT and time.monotonic() - start < 5
 
 
 def test_invalid_pipelines_come_back_with_llvm_message(programs, evaluator):

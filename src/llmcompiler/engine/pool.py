@@ -25,7 +25,7 @@ from pathlib import Path
 
 from llmcompiler.engine.cache import ResultCache
 from llmcompiler.engine.limits import default_jobs
-from llmcompiler.engine.result import CRASH, TIMEOUT, EvalResult, Objective
+from llmcompiler.engine.result import CRASH, NOT_STARTED, TIMEOUT, EvalResult, Objective
 from llmcompiler.engine.worker import OUTPUTS
 from llmcompiler.errors import EvaluationError
 from llmcompiler.program import Program
@@ -33,6 +33,21 @@ from llmcompiler.program import Program
 _ERROR_TEXT_LIMIT = 2000
 _START_TIMEOUT = 60.0  # seconds a new worker may take to load LLVM
 _SIZES_KEPT = 100_000  # sizes of optimized modules the pool remembers (~150 bytes each)
+
+
+class Deadline:
+    """A moment (``time.monotonic()``) by which the tasks that hold it must end.
+
+    The caller may move it while a run goes on (the pool reads ``at`` whenever it
+    waits): search lets other lists use the workers while its first lists run past the
+    budget's end, then pulls the deadline back when they are done.
+    """
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __repr__(self) -> str:
+        return f"Deadline({self.at:.3f})"
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,10 @@ class Task:
     objective: Objective = field(default_factory=Objective)
     output: str | None = None  # one of worker.OUTPUTS, or None for numbers only
     timeout: float | None = None  # seconds for this evaluation (None: the pool's timeout)
+    #: when the evaluation must end, whatever its timeout; a task whose deadline has
+    #: passed before a worker takes it is not run: its result has status TIMEOUT and
+    #: error NOT_STARTED (None: no deadline)
+    deadline: Deadline | None = None
     #: With output "functions": pipelines each run on a copy of the result of
     #: ``pipeline`` (run once); the output is then a JSON list, one entry per pipeline:
     #: {function: value}, or null where that pipeline failed.
@@ -107,7 +126,9 @@ class _Worker:
         child.close()
         self.ready = False
         self.task_index: int | None = None
-        self.deadline = 0.0
+        self.deadline = 0.0  # when the task's own timeout ends
+        self.limit = 0.0  # its timeout in seconds
+        self.cutoff: Deadline | None = None  # the task's Deadline, if it has one
         self.loaded: set[str] = set()
         self.triple: str | None = None  # the target it serves, once it has had a task
 
@@ -142,7 +163,13 @@ class _Worker:
         self.loaded.add(digest)
         self.triple = self.triple or task.program.triple or None
         self.task_index = index
+        self.limit = timeout
         self.deadline = time.monotonic() + timeout
+        self.cutoff = task.deadline
+
+    def ends(self) -> float:
+        """When the current task must end: its timeout, or its Deadline if earlier."""
+        return self.deadline if self.cutoff is None else min(self.deadline, self.cutoff.at)
 
     def crash_report(self) -> str:
         """Describe how the worker died, with the tail of what LLVM printed."""
@@ -307,11 +334,21 @@ class Evaluator:
         retried: set[int] = set()
         try:
             while pending or busy:
+                late = []
                 for position, worker in enumerate(self._workers):
-                    if not pending:
-                        break
-                    if worker is None or worker.task_index is None:
-                        self._dispatch(position, _take(worker, pending, tasks), tasks, busy)
+                    while pending and (worker is None or worker.task_index is None):
+                        index = _take(worker, pending, tasks)
+                        deadline = tasks[index].deadline
+                        if deadline is not None and time.monotonic() >= deadline.at:
+                            late.append(index)
+                        else:
+                            self._dispatch(position, index, tasks, busy)
+                            break
+                for index in late:
+                    for same in groups[tasks[index].key]:
+                        yield same, EvalResult(TIMEOUT, error=NOT_STARTED)
+                if not busy:
+                    continue
                 for index, result in self._collect(busy, tasks, retried):
                     task = tasks[index]
                     if task.output is None and self.cache is not None:
@@ -372,7 +409,7 @@ class Evaluator:
         depend on which worker took the task. Only a second crash is reported.
         """
         now = time.monotonic()
-        wait_for = max(0.0, min(w.deadline for w in busy.values()) - now)
+        wait_for = max(0.0, min(w.ends() for w in busy.values()) - now)
         ready = wait([w.conn for w in busy.values()], timeout=wait_for)
         finished = []
         for worker in list(busy.values()):
@@ -425,14 +462,18 @@ class Evaluator:
                     if len(self._sizes) > _SIZES_KEPT:
                         self._sizes.popitem(last=False)
                 finished.append((index, result))
-            elif time.monotonic() >= worker.deadline:
+            elif time.monotonic() >= worker.ends():
                 self.stats.timeouts += 1
                 self.stats.evaluations += 1
                 del busy[id(worker)]
                 worker.task_index = None
+                ran = min(worker.limit, time.monotonic() - worker.deadline + worker.limit)
+                if worker.ends() < worker.deadline:
+                    error = f"stopped at its deadline after {ran:.2g} s"
+                else:
+                    error = f"timed out after {worker.limit:g} s"
                 self._restart(worker, kill=True)
-                limit = self._limit(tasks[index])
-                timed_out = EvalResult(TIMEOUT, error=f"timed out after {limit:g} s", seconds=limit)
+                timed_out = EvalResult(TIMEOUT, error=error, seconds=ran)
                 finished.append((index, timed_out))
         return finished
 

@@ -14,6 +14,8 @@ CRASH = "crash"  # the worker died (segfault, LLVM fatal error); it was restarte
 TIMEOUT = "timeout"  # over the per-evaluation time limit; the worker was restarted
 ERROR = "error"  # anything else (e.g. code generation failed)
 STATUSES = (OK, INVALID_PIPELINE, VERIFY_FAILED, CRASH, TIMEOUT, ERROR)
+#: The error of a task whose deadline passed before a worker took it (status TIMEOUT).
+NOT_STARTED = "not started: its deadline had passed"
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,12 @@ import math
 import time
 from dataclasses import dataclass
 
-from llmcompiler.engine import EvalResult, Evaluator, Objective, Task
+from llmcompiler.engine import NOT_STARTED, Deadline, EvalResult, Evaluator, Objective, Task
 from llmcompiler.program import Program
 from llmcompiler.search.space import OZ_GENE, Genome, pipeline_text
 
 Score = tuple[float, float]
 FAILED: Score = (math.inf, math.inf)
-MIN_TIMEOUT = 0.5  # seconds: the shortest limit an evaluation gets near the budget's end
 #: A list evaluated patiently (search's first round) may run past the budget's end, for
 #: at most PATIENT_FACTOR times -Oz's time (lists built on -Oz take about as long).
 PATIENT_FACTOR = 3.0
@@ -83,9 +82,23 @@ class SearchRun:
         """Evaluate pass lists (new ones across the pool); return their scores in order.
 
         The batch is cut to what is left of an evaluation budget unless ``force``. Each
-        list may take ``timeout`` seconds, cut to what is left of the time budget
-        unless ``force``; with ``patient``, cut to the larger of what is left and
-        PATIENT_FACTOR times -Oz's time (not cut when -Oz was not measured).
+        list may take ``timeout`` seconds and must end by the end of the time budget
+        (before the reserve) unless ``force``; with ``patient``, it is not held to the
+        budget's end but to PATIENT_FACTOR times -Oz's time if that is longer (not cut
+        when -Oz was not measured). A list the budget's end leaves unstarted is not run
+        (it scores FAILED and stays unknown).
+        """
+        self.stream(genomes, patient=len(genomes) if patient else 0, force=force)
+        return [self.scores.get(pipeline_text(g), FAILED) for g in genomes]
+
+    def stream(self, genomes: list[Genome], patient: int = 0, force: bool = False) -> None:
+        """Evaluate pass lists in their order as workers come free, recording each as it
+        arrives, until all are done or the time budget is spent and the first
+        ``patient`` lists are done (those are held to :meth:`evaluate`'s patient limit).
+
+        While patient lists run past the budget's end, the other workers go on with the
+        lists after them: a slow first list does not leave a worker idle. Lists still
+        running when the patient ones are done and the budget is spent are stopped.
         """
         new: dict[str, Genome] = {}
         for g in genomes:
@@ -95,19 +108,44 @@ class SearchRun:
         if self.budget.evaluations is not None and not force:
             left = max(0, self.budget.evaluations - self.evaluations)
             new = dict(list(new.items())[:left])
-        timeout = self.timeout
-        left = self.time_left()
-        if not force and timeout is not None and left is not None:
-            if not patient:  # a list still running when the budget ends is of no use
-                timeout = max(MIN_TIMEOUT, min(timeout, left))
-            elif (oz_seconds := self.oz_seconds()) is not None:
-                timeout = max(MIN_TIMEOUT, min(timeout, max(left, PATIENT_FACTOR * oz_seconds)))
-        tasks = [Task(self.program, text, self.objective, timeout=timeout) for text in new]
+        waiting = {pipeline_text(g) for g in genomes[:patient]} & set(new)
+        end = self.search_end()
+        slow, patient_limit = self.timeout, self.timeout
+        oz_seconds = self.oz_seconds()
+        if not force and end is not None and slow is not None and oz_seconds is not None:
+            left = end - time.monotonic()
+            patient_limit = min(slow, max(left, PATIENT_FACTOR * oz_seconds))
+        deadline = None
+        if end is not None and not force:
+            # the others may use the workers until the patient lists are done at the latest
+            deadline = Deadline(max(end, time.monotonic() + (patient_limit or 0.0) * bool(waiting)))
+        tasks = [
+            Task(self.program, text, self.objective, timeout=patient_limit)
+            if text in waiting
+            else Task(self.program, text, self.objective, timeout=slow, deadline=deadline)
+            for text in new
+        ]
         texts = list(new)
-        for index, result in self.evaluator.run(tasks):
-            self.record(new[texts[index]], result)
-        self.evaluations += len(tasks)
-        return [self.scores.get(pipeline_text(g), FAILED) for g in genomes]
+        results = self.evaluator.run(tasks)
+        try:
+            for index, result in results:
+                if result.error == NOT_STARTED:
+                    continue
+                self.record(new[texts[index]], result)
+                self.evaluations += 1
+                waiting.discard(texts[index])
+                if not waiting and deadline is not None and end is not None:
+                    deadline.at = end
+                    if self.exhausted():
+                        break
+        finally:
+            results.close()
+
+    def search_end(self) -> float | None:
+        """When search must end (``time.monotonic()``; None: no time budget)."""
+        if self.budget.seconds is None:
+            return None
+        return self.start + self.budget.seconds - self.reserve
 
     def record(self, genome: Genome, result: EvalResult) -> None:
         """Remember one evaluation's result (made here or by the caller)."""

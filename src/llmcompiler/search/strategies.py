@@ -1,6 +1,8 @@
 """Search strategies. Each keeps evaluating until the run's budget is spent, and is
 deterministic for a seed: candidates are generated in batches from a seeded RNG and
-results are taken in batch order, whatever order the workers finish in."""
+results are taken in batch order, whatever order the workers finish in (the seeds are
+streamed, so under a time budget which of them are tried depends on timing, as it
+always does with a time budget)."""
 
 from __future__ import annotations
 
@@ -54,11 +56,9 @@ def local_search(
         # and the coreset's best, in their order), cheap lists (a few passes, where lists
         # built on -Oz run ~100) first, so that many more of them are tried.
         rest = rest[: BATCH - jobs] + sorted(rest[BATCH - jobs :], key=lambda g: _cost(g) > CHEAP)
-    run.evaluate(head, patient=True)
-    for k in range(0, len(rest), BATCH):
-        if run.exhausted():
-            break
-        run.evaluate(rest[k : k + BATCH])
+    # Streamed: a worker that finishes its list takes the next, so a slow first list
+    # (seconds on a large module) does not hold the others back.
+    run.stream(head + rest, patient=len(head))
     if oz is not None:
         sweep(run, rng, oz)
     credit = PassCredit(pool)
