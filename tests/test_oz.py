@@ -198,6 +198,19 @@ def test_sweep_tries_every_single_edit_and_joins_the_helpful_ones(programs, eval
     )
 
 
+def test_a_timed_sweep_stops_at_its_share_of_the_budget(programs, evaluator):
+    """The sweep's edits are streamed to the workers and stopped at its share of the
+    time budget (a list still running then is stopped too)."""
+    from llmcompiler.search.strategies import sweep
+
+    run = SearchRun(evaluator, programs["float.c"], Objective(), Budget(4.0))
+    run.evaluate([(OZ_GENE,)])
+    start = time.monotonic()
+    sweep(run, random.Random(0), template(), share=0.1)
+    assert time.monotonic() - start < 0.1 * 4.0 + 1.5  # the share, the joins, slack
+    assert run.evaluations > 1
+
+
 def test_cheap_lists_go_first_only_when_the_seeds_would_overrun(programs, evaluator):
     from llmcompiler.search.strategies import _cost, _expensive
 

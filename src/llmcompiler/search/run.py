@@ -91,7 +91,13 @@ class SearchRun:
         self.stream(genomes, patient=len(genomes) if patient else 0, force=force)
         return [self.scores.get(pipeline_text(g), FAILED) for g in genomes]
 
-    def stream(self, genomes: list[Genome], patient: int = 0, force: bool = False) -> None:
+    def stream(
+        self,
+        genomes: list[Genome],
+        patient: int = 0,
+        force: bool = False,
+        until: float | None = None,
+    ) -> None:
         """Evaluate pass lists in their order as workers come free, recording each as it
         arrives, until all are done or the time budget is spent and the first
         ``patient`` lists are done (those are held to :meth:`evaluate`'s patient limit).
@@ -99,6 +105,7 @@ class SearchRun:
         While patient lists run past the budget's end, the other workers go on with the
         lists after them: a slow first list does not leave a worker idle. Lists still
         running when the patient ones are done and the budget is spent are stopped.
+        ``until`` (``time.monotonic()``) ends the stream earlier than the budget does.
         """
         new: dict[str, Genome] = {}
         for g in genomes:
@@ -110,6 +117,8 @@ class SearchRun:
             new = dict(list(new.items())[:left])
         waiting = {pipeline_text(g) for g in genomes[:patient]} & set(new)
         end = self.search_end()
+        if until is not None:
+            end = until if end is None else min(end, until)
         slow, patient_limit = self.timeout, self.timeout
         oz_seconds = self.oz_seconds()
         if not force and end is not None and slow is not None and oz_seconds is not None:
@@ -136,7 +145,7 @@ class SearchRun:
                 waiting.discard(texts[index])
                 if not waiting and deadline is not None and end is not None:
                     deadline.at = end
-                    if self.exhausted():
+                    if self.exhausted() or time.monotonic() >= end:
                         break
         finally:
             results.close()

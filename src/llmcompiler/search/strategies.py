@@ -102,20 +102,17 @@ def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWE
     rng.shuffle(edits)
     deadline = None
     if run.budget.seconds is not None:
-        deadline = run.elapsed() + share * max(0.0, run.budget.seconds - run.elapsed())
+        deadline = run.start + run.elapsed() + share * max(0.0, run.budget.seconds - run.elapsed())
     if run.budget.evaluations is not None:
         edits = edits[: int(share * max(0, run.budget.evaluations - run.evaluations))]
+    trials = [_with_oz(base, at, oz.variant(tuple({**start, i: new}.items()))) for i, new in edits]
+    if not run.exhausted():
+        run.stream(trials, until=deadline)  # streamed: no worker waits for a batch's last
     helped: list[tuple[Score, tuple[int, str | None]]] = []
-    for k in range(0, len(edits), BATCH):
-        if run.exhausted() or (deadline is not None and run.elapsed() >= deadline):
-            break
-        chunk = edits[k : k + BATCH]
-        trials = [
-            _with_oz(base, at, oz.variant(tuple({**start, i: new}.items()))) for i, new in chunk
-        ]
-        for edit, score in zip(chunk, run.evaluate(trials)):
-            if score != FAILED and score[0] < base_score[0]:
-                helped.append((score, edit))
+    for edit, trial in zip(edits, trials):
+        score = run.scores.get(pipeline_text(trial), FAILED)
+        if score != FAILED and score[0] < base_score[0]:
+            helped.append((score, edit))
     helped.sort(key=lambda se: (se[0], se[1][0], se[1][1] or ""))
     joined = []
     for n in sorted({2, 4, 8, len(helped)}):
