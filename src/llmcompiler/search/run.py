@@ -126,8 +126,10 @@ class SearchRun:
             patient_limit = min(slow, max(left, PATIENT_FACTOR * oz_seconds))
         deadline = None
         if end is not None and not force:
-            # the others may use the workers until the patient lists are done at the latest
-            deadline = Deadline(max(end, time.monotonic() + (patient_limit or 0.0) * bool(waiting)))
+            hold = end  # the others may use the workers as long as patient lists may run
+            if waiting and patient_limit is not None:
+                hold = max(end, time.monotonic() + patient_limit)
+            deadline = Deadline(hold)
         tasks = [
             Task(self.program, text, self.objective, timeout=patient_limit)
             if text in waiting
@@ -166,9 +168,8 @@ class SearchRun:
 
     def time_left(self) -> float | None:
         """Seconds of search time left before the reserve (None: no time budget)."""
-        if self.budget.seconds is None:
-            return None
-        return self.budget.seconds - self.reserve - self.elapsed()
+        end = self.search_end()
+        return None if end is None else end - time.monotonic()
 
     def ranked(self) -> list[tuple[Score, str]]:
         """Every successful pass list, best first (ties: shorter, then text order)."""

@@ -7,6 +7,7 @@ always does with a time budget)."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Sequence
 
 from llmcompiler.pipeline import Pass, leaves, parse_tree
@@ -102,7 +103,7 @@ def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWE
     rng.shuffle(edits)
     deadline = None
     if run.budget.seconds is not None:
-        deadline = run.start + run.elapsed() + share * max(0.0, run.budget.seconds - run.elapsed())
+        deadline = time.monotonic() + share * max(0.0, run.budget.seconds - run.elapsed())
     if run.budget.evaluations is not None:
         edits = edits[: int(share * max(0, run.budget.evaluations - run.evaluations))]
     trials = [_with_oz(base, at, oz.variant(tuple({**start, i: new}.items()))) for i, new in edits]
@@ -142,10 +143,9 @@ def _jobs(run: SearchRun) -> int:
 
 def _expensive(run: SearchRun, lists: int) -> bool:
     """True when evaluating ``lists`` lists as slow as -Oz would overrun the time budget."""
-    oz_seconds = run.oz_seconds()
-    if run.budget.seconds is None or oz_seconds is None:
+    oz_seconds, left = run.oz_seconds(), run.time_left()
+    if left is None or oz_seconds is None:
         return False
-    left = run.budget.seconds - run.reserve - run.elapsed()
     return oz_seconds * lists / _jobs(run) > left
 
 
