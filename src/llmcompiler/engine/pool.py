@@ -222,6 +222,14 @@ class _Worker:
         self.reap()
 
 
+def _check(task: Task) -> None:
+    """Raises ValueError for a task the pool cannot run (see :meth:`Evaluator.run`)."""
+    if task.output is not None and task.output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, not {task.output!r}")
+    if task.then and task.output != "functions":
+        raise ValueError('Task.then needs output "functions"')
+
+
 def _take(worker: _Worker | None, pending: deque[int], tasks: Sequence[Task]) -> int:
     """The next pending task for ``worker``: the first of the target it serves, so that
     a run mixing targets restarts as few workers as it can (a worker serves one target:
@@ -306,7 +314,11 @@ class Evaluator:
     def run(self, tasks: Sequence[Task]) -> Iterator[tuple[int, EvalResult]]:
         """Evaluate tasks; yield ``(index, result)`` pairs as they complete.
 
-        Cached results come first. Identical tasks are evaluated once.
+        Cached results come first. Identical tasks are evaluated once. ``tasks`` may be a
+        list the caller appends to between results: a task added then is taken as a
+        worker comes free, so that a search can choose its next candidate from the
+        results so far and no worker waits for a batch to end. The run ends when every
+        task it was given is done.
 
         Raises:
             EvaluationError: two fresh workers in a row died before taking a task (they
@@ -316,24 +328,31 @@ class Evaluator:
         if self._closed:
             raise ValueError("the Evaluator is closed")
         for task in tasks:
-            if task.output is not None and task.output not in OUTPUTS:
-                raise ValueError(f"output must be one of {OUTPUTS}, not {task.output!r}")
-            if task.then and task.output != "functions":
-                raise ValueError('Task.then needs output "functions"')
-        groups: dict[tuple, list[int]] = {}
-        for index, task in enumerate(tasks):
-            if task.output is None and self.cache is not None:
-                hit = self.cache.get(task.program.hash, task.pipeline, task.objective)
-                if hit is not None:
-                    self.stats.cache_hits += 1
-                    yield index, hit
-                    continue
-            groups.setdefault(task.key, []).append(index)
-        pending = deque(indices[0] for indices in groups.values())
+            _check(task)
+        given = len(tasks)
+        groups: dict[tuple, list[int]] = {}  # the tasks waiting for each evaluation
+        pending: deque[int] = deque()
         busy: dict[int, _Worker] = {}  # id(worker) -> worker
         retried: set[int] = set()
+        taken = 0  # tasks[:taken] are cached, pending, running or done
         try:
-            while pending or busy:
+            while True:
+                while taken < len(tasks):  # the first tasks, or those added since
+                    index, task = taken, tasks[taken]
+                    taken += 1
+                    if index >= given:
+                        _check(task)
+                    if task.output is None and self.cache is not None:
+                        hit = self.cache.get(task.program.hash, task.pipeline, task.objective)
+                        if hit is not None:
+                            self.stats.cache_hits += 1
+                            yield index, hit
+                            continue
+                    if task.key not in groups:
+                        pending.append(index)
+                    groups.setdefault(task.key, []).append(index)
+                if not (pending or busy):
+                    break
                 late = []
                 for position, worker in enumerate(self._workers):
                     while pending and (worker is None or worker.task_index is None):
@@ -345,7 +364,7 @@ class Evaluator:
                             self._dispatch(position, index, tasks, busy)
                             break
                 for index in late:
-                    for same in groups[tasks[index].key]:
+                    for same in groups.pop(tasks[index].key):
                         yield same, EvalResult(TIMEOUT, error=NOT_STARTED)
                 if not busy:
                     continue
@@ -353,7 +372,7 @@ class Evaluator:
                     task = tasks[index]
                     if task.output is None and self.cache is not None:
                         self.cache.put(task.program.hash, task.pipeline, task.objective, result)
-                    for same in groups[task.key]:
+                    for same in groups.pop(task.key):
                         yield same, result
         except GeneratorExit:  # the caller has what it needs: fresh workers for the next run
             self._abandon(busy, start=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from llmcompiler.engine import NOT_STARTED, Deadline, EvalResult, Evaluator, Objective, Task
@@ -15,6 +16,8 @@ FAILED: Score = (math.inf, math.inf)
 #: A list evaluated patiently (search's first round) may run past the budget's end, for
 #: at most PATIENT_FACTOR times -Oz's time (lists built on -Oz take about as long).
 PATIENT_FACTOR = 3.0
+#: steady search stops proposing for a moment after this many known children in a row
+_KNOWN_IN_A_ROW = 64
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,63 @@ class SearchRun:
                         break
         finally:
             results.close()
+
+    def steady(
+        self,
+        propose: Callable[[], tuple[Genome, Genome]],
+        learn: Callable[[Genome, Genome, Score], None],
+    ) -> None:
+        """Steady-state search until the budget is spent: keep every worker busy with a
+        child from ``propose()`` (``(parent, child)``), and hand each score to
+        ``learn(parent, child, score)`` as it arrives, before the next child is proposed.
+
+        No worker waits for the slowest of a batch, and each child is chosen knowing every
+        result so far. Which results arrive first depends on timing, so the run is not
+        deterministic with more than one worker: :func:`~.strategies.local_search` uses
+        it under a time budget only. A child evaluated before is learned from at once,
+        and no evaluation runs past the budget's end.
+        """
+        end = self.search_end()
+        deadline = None if end is None else Deadline(end)
+        while not self.exhausted():
+            tasks: list[Task] = []  # the pool takes those added while it runs
+            flight: dict[int, tuple[Genome, Genome]] = {}  # task index -> (parent, child)
+            self._fill(tasks, flight, propose, learn, deadline)
+            if not tasks:
+                continue
+            results = self.evaluator.run(tasks)
+            try:
+                for index, result in results:
+                    parent, child = flight.pop(index)
+                    if result.error == NOT_STARTED:
+                        continue
+                    self.record(child, result)
+                    self.evaluations += 1
+                    learn(parent, child, self.scores[pipeline_text(child)])
+                    if self.exhausted():
+                        break
+                    self._fill(tasks, flight, propose, learn, deadline)
+            finally:
+                results.close()
+
+    def _fill(self, tasks, flight, propose, learn, deadline) -> None:
+        """Add children to ``tasks`` until every worker has one. Known children are
+        learned from at once; after _KNOWN_IN_A_ROW of them in a row (a small program's
+        neighbourhood is soon evaluated) it gives up until the next result."""
+        jobs = getattr(self.evaluator, "jobs", 1)
+        known = 0
+        while len(flight) < jobs and known < _KNOWN_IN_A_ROW and not self.exhausted():
+            parent, child = propose()
+            text = pipeline_text(child)
+            if text in self.scores or any(text == tasks[i].pipeline for i in flight):
+                if text in self.scores:
+                    learn(parent, child, self.scores[text])
+                known += 1
+                continue
+            flight[len(tasks)] = (parent, child)
+            tasks.append(
+                Task(self.program, text, self.objective, timeout=self.timeout, deadline=deadline)
+            )
 
     def search_end(self) -> float | None:
         """When search must end (``time.monotonic()``; None: no time budget)."""

@@ -1,11 +1,13 @@
 """Search strategies. Each keeps evaluating until the run's budget is spent, and is
-deterministic for a seed: candidates are generated in batches from a seeded RNG and
-results are taken in batch order, whatever order the workers finish in (the seeds are
-streamed, so under a time budget which of them are tried depends on timing, as it
-always does with a time budget)."""
+deterministic for a seed under an evaluation budget: candidates are generated in
+batches from a seeded RNG and results are taken in batch order, whatever order the
+workers finish in. Under a time budget what is tried depends on timing, as it always
+does: the seeds are streamed, and local search's evolution is steady-state (each
+worker that finishes takes a child of the best lists known at that moment)."""
 
 from __future__ import annotations
 
+import bisect
 import random
 import time
 from collections.abc import Sequence
@@ -63,23 +65,76 @@ def local_search(
     if oz is not None:
         sweep(run, rng, oz)
     credit = PassCredit(pool)
+
+    def learn(parent: Genome, child: Genome, score: Score) -> None:
+        credit.credit(parent, child, score < run.scores[pipeline_text(parent)])
+
+    if run.budget.evaluations is None:
+        # Under a time budget alone, steady-state: a worker that finishes takes a child
+        # of the best lists known at that moment.
+        best = _Best(run)
+
+        def propose() -> tuple[Genome, Genome]:
+            return _child(rng, best.genomes(), pool, oz, credit)
+
+        def learn_and_keep(parent: Genome, child: Genome, score: Score) -> None:
+            learn(parent, child, score)
+            best.add(pipeline_text(child))
+
+        run.steady(propose, learn_and_keep)
+        return
+    # Under an evaluation budget, generations of BATCH children, so that the result
+    # does not depend on how many workers there are or which finishes first.
     while not run.exhausted():
         parents = [run.genomes[t] for _, t in run.ranked()[:POPULATION]] or [(OZ_GENE,)]
-        batch, origin = [], []
-        for _ in range(BATCH):
-            a = _tournament(rng, parents)
-            if len(parents) > 1 and rng.random() < 0.25:
-                child = crossover(rng, a, _tournament(rng, parents), MAX_LEN, oz)
-                if rng.random() < 0.5:
-                    child = mutate(rng, child, pool, MAX_LEN, oz, credit.pick)
-            else:
-                child = mutate(rng, a, pool, MAX_LEN, oz, credit.pick)
-                while rng.random() < 0.3:  # sometimes a bigger jump
-                    child = mutate(rng, child, pool, MAX_LEN, oz, credit.pick)
-            batch.append(child)
-            origin.append(a)
-        for parent, child, score in zip(origin, batch, run.evaluate(batch)):
-            credit.credit(parent, child, score < run.scores[pipeline_text(parent)])
+        pairs = [_child(rng, parents, pool, oz, credit) for _ in range(BATCH)]
+        for (parent, child), score in zip(pairs, run.evaluate([c for _, c in pairs])):
+            learn(parent, child, score)
+
+
+def _child(
+    rng: random.Random,
+    parents: Sequence[Genome],
+    pool: Sequence[Pass],
+    oz: OzTemplate | None,
+    credit: PassCredit,
+) -> tuple[Genome, Genome]:
+    """A tournament-selected parent and its child: a mutation, sometimes several, or a
+    crossover with a second parent, sometimes mutated."""
+    a = _tournament(rng, parents)
+    if len(parents) > 1 and rng.random() < 0.25:
+        child = crossover(rng, a, _tournament(rng, parents), MAX_LEN, oz)
+        if rng.random() < 0.5:
+            child = mutate(rng, child, pool, MAX_LEN, oz, credit.pick)
+    else:
+        child = mutate(rng, a, pool, MAX_LEN, oz, credit.pick)
+        while rng.random() < 0.3:  # sometimes a bigger jump
+            child = mutate(rng, child, pool, MAX_LEN, oz, credit.pick)
+    return a, child
+
+
+class _Best:
+    """A run's POPULATION best lists, kept in :meth:`SearchRun.ranked` order as results
+    arrive (sorting every score for each child costs more than a small program's
+    evaluation)."""
+
+    def __init__(self, run: SearchRun) -> None:
+        self.run = run
+        self.top = [self._entry(t) for _, t in run.ranked()[:POPULATION]]
+
+    def _entry(self, text: str) -> tuple[Score, int, str]:
+        return (self.run.scores[text], len(self.run.genomes[text]), text)
+
+    def add(self, text: str) -> None:
+        entry = self._entry(text)
+        if entry[0] == FAILED or entry in self.top:
+            return
+        if len(self.top) < POPULATION or entry < self.top[-1]:
+            bisect.insort(self.top, entry)
+            del self.top[POPULATION:]
+
+    def genomes(self) -> list[Genome]:
+        return [self.run.genomes[t] for _, _, t in self.top] or [(OZ_GENE,)]
 
 
 def sweep(run: SearchRun, rng: random.Random, oz: OzTemplate, share: float = SWEEP_SHARE) -> None:
