@@ -62,6 +62,7 @@ _SWAPS = {"modify-cfg": "preserve-cfg", "preserve-cfg": "modify-cfg"}
 #: how many times instcombine may iterate, and how many instructions simplifycfg may
 #: speculate when it folds a branch into its predecessor.
 _NUMBERS = {"max-iterations": ("2", "4"), "bonus-inst-threshold": ("0", "2", "4")}
+_MADE_KEPT = 8192  # variants an OzTemplate remembers
 
 
 @functools.cache
@@ -95,6 +96,9 @@ class OzTemplate:
     nodes: tuple[Node, ...]
     names: tuple[str, ...] = field(init=False)
     editable: tuple[int, ...] = field(init=False)
+    #: genes made so far, by their edits: rendering the tree costs more than a small
+    #: program's evaluation, and search makes the same variants again and again
+    _made: dict = field(init=False, default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         names = tuple(leaf.name for leaf in leaves(self.nodes))
@@ -106,7 +110,12 @@ class OzTemplate:
         """The gene for -Oz with ``edits`` ((leaf index, new name or None)), kept sorted
         so that the same edits always make the same gene."""
         edits = tuple(sorted(edits, key=lambda e: e[0]))
-        return OzVariant(render(self.nodes, dict(edits)), "module", edits)
+        gene = self._made.get(edits)
+        if gene is None:
+            if len(self._made) >= _MADE_KEPT:
+                self._made.clear()
+            gene = self._made[edits] = OzVariant(render(self.nodes, dict(edits)), "module", edits)
+        return gene
 
     def alternatives(self, index: int) -> list[str | None]:
         """What leaf ``index`` may become: removed, one option flipped (only options

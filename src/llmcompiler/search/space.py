@@ -3,6 +3,7 @@ and the mutation and crossover operators the strategies share."""
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 
@@ -29,9 +30,17 @@ def genes(vocabulary: Vocabulary) -> tuple[Pass, ...]:
     return (OZ_GENE, NARROW, *vocabulary.passes)
 
 
-def pipeline_text(genome: Genome) -> str:
+def pipeline_text(genome: Sequence[Pass]) -> str:
     """Return the opt -passes= text of a pass list."""
-    return Pipeline(tuple(genome)).format()
+    return _text(tuple(genome))
+
+
+@functools.lru_cache(maxsize=8192)
+def _text(genome: Genome) -> str:
+    # Search asks for a list's text several times (to key its score, to send it, to
+    # rank it); formatting an edited -Oz parses its ~100 passes, and on a small
+    # program that costs more than the evaluation.
+    return Pipeline(genome).format()
 
 
 def is_oz(gene: Pass) -> bool:
