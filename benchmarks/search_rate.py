@@ -5,7 +5,8 @@ earlier commit, or ``src`` for this one). For every module, the versions run
 ``llmc optimize`` one after the other with the same budget and no results cache, so a
 slow moment of the machine hits both and neither reuses the other's results.
 Per-module lines and a summary go to stdout: evaluations, evaluations per second and
-the improvement over -Oz.
+the improvement over -Oz, for all modules and by size (-Oz's instruction count: small
+under 1 000, medium under 10 000, large).
 
 Usage:
   python benchmarks/search_rate.py --modules OUT/test_modules.txt --per-project 1 \
@@ -38,6 +39,14 @@ def optimize(src: str, module: str, objective: str, budget: float, extra: list[s
     return data[0] if isinstance(data, list) else data
 
 
+SIZES = ("small", "medium", "large")
+
+
+def size_class(instructions: int) -> str:
+    """small, medium or large by -Oz's IR instruction count."""
+    return SIZES[(instructions >= 1_000) + (instructions >= 10_000)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", required=True, help="module list (path, project, family)")
@@ -51,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = ["--no-per-function"] if args.no_per_function else []
     modules = per_project(read_modules(args.modules), args.per_project)
     rates: dict[str, list[float]] = {name: [] for name in runs}
+    by_size: dict[tuple[str, str], list[float]] = {}
     gains: dict[str, list[float]] = {name: [] for name in runs}
     print(f"{'module':<28} {'-Oz instrs':>10}  " + "  ".join(f"{n:>22}" for n in runs))
     for entry in modules:
@@ -66,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             rate = data["evaluations"] / data["seconds"]
             gain = data["improvement_pct"]
             rates[name].append(rate)
+            by_size.setdefault((name, size_class(oz)), []).append(rate)
             gains[name].append(gain)
             cells.append(f"{data['evaluations']:>6} {rate:>7.1f}/s {gain:>6.2f}%")
         label = f"{entry.project}/{Path(entry.path).name[:8]}"
@@ -78,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"geomean {statistics.geometric_mean(rates[name]):.1f}/s, mean improvement "
                 f"{statistics.mean(gains[name]):.2f}% over {len(rates[name])} modules"
             )
+    for size in SIZES:
+        cells = [
+            f"{name} {statistics.geometric_mean(by_size[name, size]):.1f}/s"
+            for name in runs
+            if by_size.get((name, size))
+        ]
+        if cells:
+            n = len(by_size.get((next(iter(runs)), size), []))
+            print(f"{size} modules ({n}), geomean evaluations/s: " + ", ".join(cells))
     return 0
 
 
