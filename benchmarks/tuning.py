@@ -150,7 +150,7 @@ def main() -> int:
         else:
             programs.append(program)
     print(f"{len(programs)} programs")
-    budgets = [float(b) for b in args.budgets.split(",")]
+    budgets = [float(b) for b in args.budgets.split(",") if b.strip()]  # "": baselines only
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 (closed at exit)
     table = []
     with Evaluator(jobs=args.jobs) as ev:
@@ -198,7 +198,14 @@ def main() -> int:
                         coreset=lists,
                         seed=args.seed,
                         validate=args.validate and label.startswith(name),
-                        method="model" if label.startswith("model") else args.method,
+                        # -Oz and the coreset alone are what they are whatever --method
+                        # says (random search ignores seeds: under --method random the
+                        # "coreset" row used to be 78 random lists)
+                        method="model"
+                        if label.startswith("model")
+                        else args.method
+                        if label.startswith(name)
+                        else "local",
                         # the baselines are -Oz and the coreset alone, nothing after them
                         per_function=not args.no_per_function and label.startswith(name),
                         **(

@@ -145,8 +145,7 @@ class SearchRun:
             for index, result in results:
                 if result.error == NOT_STARTED:
                     continue
-                self.record(new[texts[index]], result)
-                self.evaluations += 1
+                self.count(new[texts[index]], result)
                 waiting.discard(texts[index])
                 if not waiting and deadline is not None and end is not None:
                     deadline.at = end
@@ -184,8 +183,7 @@ class SearchRun:
                     parent, child = flight.pop(index)
                     if result.error == NOT_STARTED:
                         continue
-                    self.record(child, result)
-                    self.evaluations += 1
+                    self.count(child, result)
                     learn(parent, child, self.scores[pipeline_text(child)])
                     if self.exhausted():
                         break
@@ -218,13 +216,15 @@ class SearchRun:
             return None
         return self.start + self.budget.seconds - self.reserve
 
-    def record(self, genome: Genome, result: EvalResult) -> None:
-        """Remember one evaluation's result (made here or by the caller)."""
+    def count(self, genome: Genome, result: EvalResult) -> None:
+        """Remember one evaluation's result (made here or by the caller) and count it
+        against the evaluation budget."""
         text = pipeline_text(genome)
         self.genomes[text] = genome
         self.results[text] = (result.size, result.instcount)
         self.times[text] = result.seconds
         self.scores[text] = self.score(result.size, result.instcount) if result.ok else FAILED
+        self.evaluations += 1
 
     def time_left(self) -> float | None:
         """Seconds of search time left before the reserve (None: no time budget)."""

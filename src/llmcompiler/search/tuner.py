@@ -149,8 +149,7 @@ class _Search:
         tasks = [Task(program, OZ, reference(config.metric)), Task(program, oz_text, run.objective)]
         both = dict(evaluator.run(tasks))
         self.oz = _checked_oz(program, both[0])
-        run.record((OZ_GENE,), both[1])
-        run.evaluations += 1
+        run.count((OZ_GENE,), both[1])
         oz_seconds = run.times[oz_text]
         run.timeout = max(SLOW_MIN_SECONDS, SLOW_FACTOR * oz_seconds)
         if config.budget.seconds is not None:
