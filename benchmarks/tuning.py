@@ -191,6 +191,15 @@ def main() -> int:
                 runs.append((label, Budget(None, 1 + args.candidates), ()))
             for label, budget, lists in runs:
                 rows = []
+                # -Oz and the coreset alone are what they are whatever --method says
+                # (random search ignores seeds: under --method random the "coreset" row
+                # used to be 78 random lists)
+                if label.startswith("model"):
+                    method = "model"
+                elif label.startswith(name):
+                    method = args.method
+                else:
+                    method = "local"
                 for program in programs:
                     config = TuneConfig(
                         budget=budget,
@@ -198,14 +207,7 @@ def main() -> int:
                         coreset=lists,
                         seed=args.seed,
                         validate=args.validate and label.startswith(name),
-                        # -Oz and the coreset alone are what they are whatever --method
-                        # says (random search ignores seeds: under --method random the
-                        # "coreset" row used to be 78 random lists)
-                        method="model"
-                        if label.startswith("model")
-                        else args.method
-                        if label.startswith(name)
-                        else "local",
+                        method=method,
                         # the baselines are -Oz and the coreset alone, nothing after them
                         per_function=not args.no_per_function and label.startswith(name),
                         **(
