@@ -1,8 +1,9 @@
 """Improvement over -Oz against the time budget, per system and per program family.
 
 Reads the per-program JSONL that ``benchmarks/tuning.py --out`` writes, one file per
-system, and prints one table per objective (mean, geometric mean, programs worse than
--Oz), the means per family, and draws the curve to a PNG.
+system, and prints one table per objective (mean, geometric mean, programs better and
+worse than -Oz, mean evaluations and seconds per program), the means per family, and
+draws the curve to a PNG.
 
 Usage:
   python benchmarks/budget_curve.py --modules test_modules.txt \\
@@ -39,12 +40,17 @@ def load(runs: list[str]) -> list[dict]:
     return rows
 
 
-def summary(values: list[dict]) -> tuple[float, float, int, int]:
-    """(mean %, geometric-mean %, programs worse than -Oz, programs)."""
+def summary(values: list[dict]) -> tuple[float, float, int, int, int, float, float]:
+    """(mean %, geometric-mean %, programs better than -Oz, worse, programs, mean
+    evaluations, mean seconds per program)."""
     pcts = [r["improvement_pct"] for r in values]
     ratios = [r["oz"] / r["best"] for r in values if r["best"]]
     geo = (math.exp(sum(map(math.log, ratios)) / len(ratios)) - 1) * 100 if ratios else 0.0
-    return sum(pcts) / len(pcts), geo, sum(p < 0 for p in pcts), len(pcts)
+    n = len(pcts)
+    evaluations = sum(r["evaluations"] for r in values) / n
+    seconds = sum(r["seconds"] for r in values) / n
+    better, worse = sum(p > 0 for p in pcts), sum(p < 0 for p in pcts)
+    return sum(pcts) / n, geo, better, worse, n, evaluations, seconds
 
 
 def main() -> int:
@@ -64,10 +70,13 @@ def main() -> int:
         groups[(row["objective"], row["system"], row["budget"])].append(row)
     curves: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for objective in sorted({k[0] for k in groups}):
-        print(f"\n{objective}: improvement over -Oz (mean, geometric mean), programs worse")
         print(
-            f"{'system':14} {'budget':>7} {'mean':>7} {'geomean':>8} {'worse':>6} {'n':>4}"
-            "  per family"
+            f"\n{objective}: improvement over -Oz (mean, geometric mean), programs better "
+            "and worse, mean evaluations and seconds per program"
+        )
+        print(
+            f"{'system':10} {'budget':>6} {'mean':>7} {'geomean':>8} {'better':>6} {'worse':>5}"
+            f" {'n':>3} {'evals':>6} {'secs':>5}  per family"
         )
         keys = sorted(
             (k for k in groups if k[0] == objective),
@@ -75,14 +84,17 @@ def main() -> int:
         )
         for key in keys:
             _, system, budget = key
-            mean, geo, worse, n = summary(groups[key])
+            mean, geo, better, worse, n, evaluations, seconds = summary(groups[key])
             fam = defaultdict(list)
             for row in groups[key]:
                 kind = kinds.get(row["file"]) or kinds.get(Path(row["file"]).name, "?")
                 fam[kind].append(row["improvement_pct"])
             families = ", ".join(f"{k} {sum(v) / len(v):.2f}" for k, v in sorted(fam.items()))
             label = "-" if budget is None else f"{budget:g}s"
-            print(f"{system:14} {label:>7} {mean:6.2f}% {geo:7.2f}% {worse:6d} {n:4d}  {families}")
+            print(
+                f"{system:10} {label:>6} {mean:6.2f}% {geo:7.2f}% {better:6d} {worse:5d} {n:3d}"
+                f" {evaluations:6.0f} {seconds:5.1f}  {families}"
+            )
             curves[objective][system].append((budget, mean, n))
     if args.plot:
         draw(curves, args.plot)
