@@ -224,3 +224,17 @@ def test_the_written_object_links_with_the_platform_default_flags(tmp_path, caps
     assert main(["opt", source, "-p", "default<Oz>", "-o", str(obj), "--no-cache"]) == 0
     link = subprocess.run(["clang-19", str(obj), "-o", str(exe)], capture_output=True, text=True)
     assert link.returncode == 0, link.stderr
+
+
+def test_a_budget_shorter_than_measuring_oz_is_explained(capsys):
+    """When one -Oz measurement outlasts --budget, the run says so on stderr (and how
+    long a budget would let search work); the result is still reported, never worse."""
+    argv = ["optimize", str(FIXTURES / "tiny.ll"), "--budget", "0.001", "--no-cache"]
+    assert main([*argv, "--json", "--objective", "instcount"]) == 0
+    captured = capsys.readouterr()
+    (row,) = json.loads(captured.out)
+    assert row["oz_seconds"] > 0.001 and row["best"]["instcount"] <= row["oz"]["instcount"]
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"llmc: note: {FIXTURES / 'tiny.ll'}: one -Oz measurement takes ")
+    assert "more than the --budget of 0.001 s: search tried only its first lists (" in line
+    assert line.endswith("a budget of 1 s or more lets it search")

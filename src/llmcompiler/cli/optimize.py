@@ -155,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
                 error(f"{program.name}: {result.validation}")
             elif args.validate and result.validated is None and program.has_main:
                 warning(f"{program.name}: {result.validation}")
+            if args.budget is not None and result.oz_seconds > args.budget:
+                note(overrun(result, args.budget))
             if output:
                 common.write_output(args.output, result.output)
             results.append((result, program.triple, which))
@@ -168,6 +170,21 @@ def run(args: argparse.Namespace) -> int:
     if model is not None:
         model.close()
     return 1 if failed or inputs.failed else 0
+
+
+def overrun(r: TuneResult, budget: float) -> str:
+    """Why a search ran past its budget: one measurement of -Oz takes longer."""
+    return (
+        f"{r.file}: one -Oz measurement takes {r.oz_seconds:.2g} s, more than the "
+        f"--budget of {budget:g} s: search tried only its first lists ({r.evaluations} "
+        f"evaluations in {r.seconds:.1f} s); a budget of {_enough(r.oz_seconds)} s or "
+        "more lets it search"
+    )
+
+
+def _enough(oz_seconds: float) -> int:
+    """A budget that holds about ten evaluations as slow as -Oz, in whole seconds."""
+    return max(1, round(10 * oz_seconds))
 
 
 _COLUMNS = (

@@ -57,6 +57,9 @@ class TuneResult:
     genome: Genome = ()
     #: the model's candidates, in the model's order (empty without a model)
     proposals: tuple[Proposal, ...] = ()
+    #: seconds one -Oz measurement takes (the reference tools; as first measured when
+    #: it came from the cache): about the floor of any evaluation
+    oz_seconds: float = 0.0
 
     def summary(self) -> str:
         """The pass list in one readable line: what it adds, removes or changes against
@@ -89,6 +92,7 @@ class TuneResult:
             "improvement_pct": round(self.improvement_pct, 3),
             "evaluations": self.evaluations,
             "seconds": round(self.seconds, 3),
+            "oz_seconds": round(self.oz_seconds, 3),
             "validated": self.validated,
             "validation": self.validation,
             "method": self.method,

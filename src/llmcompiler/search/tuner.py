@@ -336,6 +336,7 @@ def optimize(
         improvement_pct=(base - value) / base * 100 if base else 0.0,
         evaluations=source.evaluations,
         seconds=time.monotonic() - start,
+        oz_seconds=source.oz.seconds,
         validated=kept.validated,
         validation=kept.validation,
         method=config.method,
