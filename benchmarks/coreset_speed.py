@@ -20,6 +20,7 @@ from llmcompiler.engine import Evaluator, Objective, Task
 from llmcompiler.pipeline import OZ
 from llmcompiler.program import load_program
 from llmcompiler.search.coreset import load_coreset
+from module_list import read_modules
 
 
 def main() -> int:
@@ -32,8 +33,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     lists = load_coreset(args.coreset).pipelines
-    with open(args.modules) as f:
-        paths = [line.split("\t")[0] for line in f if line.strip()]
+    paths = [entry.path for entry in read_modules(args.modules)]
     random.Random(args.seed).shuffle(paths)
     objective = Objective(metric=args.objective)
     ratios: list[list[float]] = [[] for _ in lists]
