@@ -181,3 +181,26 @@ def test_cross_evaluation_values_each_list_on_every_program(tmp_path, evaluator)
     assert sum(e["gain_pct_sum"] for e in entries) == pytest.approx(
         sum(max((measured[p].get(x.hash, 0.0) for p in lists), default=0.0) for x in programs)
     )
+
+
+def test_coreset_cross_cache_feeds_ranker_collect(tmp_path, capsys):
+    """build --cross --cache stores every measure, so `llmc ranker collect` over the same
+    lists with the same cache measures nothing again (the cache gains no entry)."""
+    from llmcompiler.engine.cache import ResultCache
+
+    db, out, cache = (tmp_path / n for n in ("t.sqlite", "c.json", "results.sqlite"))
+    tune = ["autotune", *PROGRAMS[:2], "--evaluations-per-program", "20", "--db", str(db)]
+    assert main([*tune, "--budget-per-program", "60", "--jobs", "1"]) == 0
+    build = ["coreset", "build", "--db", str(db), "-k", "3", "-o", str(out), "--cross"]
+    assert main([*build, "--cache", str(cache), "--jobs", "1"]) == 0
+    lists = load_coreset(str(out)).pipelines
+    with ResultCache(str(cache)) as c:
+        stored = len(c)
+    assert lists and stored >= 2 * (1 + len(lists))  # -Oz and every list, on both
+    matrix = tmp_path / "m.npz"
+    collect = ["ranker", "collect", *PROGRAMS[:2], "--lists", str(out), "-o", str(matrix)]
+    assert main([*collect, "--cache", str(cache), "--jobs", "1"]) == 0
+    capsys.readouterr()
+    with ResultCache(str(cache)) as c:
+        assert len(c) == stored
+        assert c.totals()["hits"] >= 2 * (1 + len(lists))

@@ -77,6 +77,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="build --cross: candidates measured per coreset list (default 4)",
     )
     c.add_argument("--jobs", "-j", type=common.positive_int, default=None, help="workers")
+    common.add_cache(
+        c,
+        opt_in_help="build --cross: SQLite evaluation cache (a rerun, or `llmc ranker collect` "
+        "over the same lists, reads the measures from it)",
+    )
     c.add_argument(
         "--objective",
         choices=("size", "instcount"),
@@ -233,8 +238,9 @@ def run_coreset(args: argparse.Namespace) -> int:
             from llmcompiler.engine import Evaluator
             from llmcompiler.search.coreset import CrossEvaluation
 
+            cache = common.open_cache(args.cache)
             with (
-                Evaluator(jobs=common.job_count(args)) as ev,
+                Evaluator(jobs=common.job_count(args), cache=cache) as ev,
                 progress(None, None, "measuring on every program", unit="program") as bar,
             ):
 
@@ -243,7 +249,11 @@ def run_coreset(args: argparse.Namespace) -> int:
                     bar.update(1)
 
                 cross = CrossEvaluation(ev, pool=args.pool, progress=advance)
-                coreset, entries = build_coreset(db, args.k, args.note, cross)
+                try:
+                    coreset, entries = build_coreset(db, args.k, args.note, cross)
+                finally:
+                    if cache is not None:
+                        cache.close()
         else:
             coreset, entries = build_coreset(db, args.k, args.note)
     finally:

@@ -81,10 +81,14 @@ def run_collect(args: argparse.Namespace) -> int:
             if "skipped" in message:
                 status(message)
 
-        with Evaluator(jobs=jobs, cache=cache, timeout=args.timeout * 3) as ev:
-            matrix = ranker.collect(
-                ev, programs, lists, tick, timeout=args.timeout, metric=args.objective
-            )
+        try:
+            with Evaluator(jobs=jobs, cache=cache, timeout=args.timeout * 3) as ev:
+                matrix = ranker.collect(
+                    ev, programs, lists, tick, timeout=args.timeout, metric=args.objective
+                )
+        finally:
+            if cache is not None:
+                cache.close()
     matrix.save(args.output)
     print(
         f"{args.output}: {len(matrix.names)} programs x {len(lists)} lists "
