@@ -166,7 +166,8 @@ def test_cross_evaluation_values_each_list_on_every_program(tmp_path, evaluator)
     for i, program in enumerate(programs):
         row = _row(program.hash, {lists[i]: 99.0})
         db.record({**row, "name": str(PROGRAMS[i])})
-    measured = CrossEvaluation(evaluator).measure(db, lists)
+    measured, cost = CrossEvaluation(evaluator).measure(db, lists)
+    assert set(cost) == set(lists) and all(c > 0 for c in cost.values())
     size = Objective(metric="size")
     for program in programs:
         oz = evaluator.evaluate(program, OZ, size).size
@@ -204,3 +205,19 @@ def test_coreset_cross_cache_feeds_ranker_collect(tmp_path, capsys):
     with ResultCache(str(cache)) as c:
         assert len(c) == stored
         assert c.totals()["hits"] >= 2 * (1 + len(lists))
+
+
+def test_cost_aware_cover_puts_fast_lists_first():
+    """With a cost weight, gain per unit of time (against -Oz's) ranks the lists: a list
+    four times slower than -Oz must find four times more (weight 1) to come first."""
+    from llmcompiler.search.coreset import _cover
+
+    value = {"slow": {"A": 10.0, "B": 10.0}, "fast": {"A": 8.0}, "cheap": {"B": 1.0}}
+    cost = {"slow": 4.0, "fast": 1.0, "cheap": 0.01}
+    order = [e["pipeline"] for e in _cover(value, 3)[0]]
+    assert order == ["slow"]  # nothing is left to gain after it
+    order = [e["pipeline"] for e in _cover(value, 3, cost, 1.0)[0]]
+    # fast 8 / 1 before slow 20 / 4; then cheap 1 / 0.25 (its cost floored at 1/4)
+    # before slow (2 + 10) / 4; slow last, for the 11 points still left to it
+    assert order == ["fast", "cheap", "slow"]
+    assert [e["pipeline"] for e in _cover(value, 3, cost, 0.0)[0]] == ["slow"]

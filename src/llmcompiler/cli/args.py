@@ -64,6 +64,21 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number of at least 0.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else, NaN and infinity included.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text!r}")
+    return value
+
+
 def add_inputs(
     parser: argparse.ArgumentParser, metavar: str = "FILE", help: str = INPUT_HELP
 ) -> None:

@@ -76,6 +76,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         default=4,
         help="build --cross: candidates measured per coreset list (default 4)",
     )
+    c.add_argument(
+        "--cost-weight",
+        type=common.non_negative_float,
+        default=0.0,
+        metavar="W",
+        help="build --cross: rank lists by gain / (time / -Oz's time)**W, so slow lists "
+        "come later or not at all (default 0: gain only)",
+    )
     c.add_argument("--jobs", "-j", type=common.positive_int, default=None, help="workers")
     common.add_cache(
         c,
@@ -250,7 +258,9 @@ def run_coreset(args: argparse.Namespace) -> int:
 
                 cross = CrossEvaluation(ev, pool=args.pool, progress=advance)
                 try:
-                    coreset, entries = build_coreset(db, args.k, args.note, cross)
+                    coreset, entries = build_coreset(
+                        db, args.k, args.note, cross, cost_weight=args.cost_weight
+                    )
                 finally:
                     if cache is not None:
                         cache.close()

@@ -110,7 +110,7 @@ def describe_coreset(coreset: Coreset, triple: str) -> str:
 
 
 def build_coreset(
-    db, k: int, note: str = "", cross: CrossEvaluation | None = None
+    db, k: int, note: str = "", cross: CrossEvaluation | None = None, cost_weight: float = 0.0
 ) -> tuple[Coreset, list[dict]]:
     """Pick up to ``k`` lists from an autotuning database by greedy set cover.
 
@@ -123,19 +123,30 @@ def build_coreset(
     (mostly one: its own). With ``cross`` the per-program cover's first
     ``cross.pool * k`` lists are measured on every program of the database, and the
     cover is taken over those measures: lists that help many programs come first.
+    The cross measures also time each list against -Oz on every program; with
+    ``cost_weight`` w > 0 each step takes the largest gain / cost**w, where cost is
+    that mean time ratio (at least 1/4): under a time budget a list that is three times
+    slower than -Oz must find more than a fast one to be tried first. Each entry then
+    holds its ``seconds_vs_oz``.
     """
     from llmcompiler.engine.cache import llvm_version_string
 
     value = _stored_values(db)
+    cost: dict[str, float] = {}
     method = "greedy set cover over each program's best lists"
     if cross is not None:
         pool = _cover(value, cross.pool * k)[0]
-        value = cross.measure(db, [e["pipeline"] for e in pool])
+        value, cost = cross.measure(db, [e["pipeline"] for e in pool])
         method = (
             f"greedy set cover over every program, of the first {len(pool)} lists of "
             "each program's best lists, each measured on every program"
         )
-    entries, covered = _cover(value, k)
+        if cost_weight > 0:
+            method += f"; gain per (time / -Oz's time)**{cost_weight:g}"
+    entries, covered = _cover(value, k, cost if cost_weight > 0 else None, cost_weight)
+    for entry in entries:
+        if entry["pipeline"] in cost:
+            entry["seconds_vs_oz"] = round(cost[entry["pipeline"]], 3)
     programs = db.programs()
     families = _families(programs)
     provenance = {
@@ -183,18 +194,31 @@ def _accepted(pipeline: str) -> bool:
     return True
 
 
-def _cover(value: dict[str, dict[str, float]], k: int) -> tuple[list[dict], dict[str, float]]:
+#: A list's cost in the cost-aware cover is at least this share of -Oz's time.
+MIN_COST = 0.25
+
+
+def _cover(
+    value: dict[str, dict[str, float]],
+    k: int,
+    cost: dict[str, float] | None = None,
+    weight: float = 0.0,
+) -> tuple[list[dict], dict[str, float]]:
     """Greedy set cover of up to ``k`` lists; returns the entries and the best value
-    reached per program."""
+    reached per program. With ``cost`` (pipeline -> time over -Oz's) each step ranks
+    the lists by gain / max(MIN_COST, cost)**weight; a list with no cost counts 1."""
     value = {p: dict(v) for p, v in value.items()}
     covered: dict[str, float] = {}
     entries: list[dict] = []
     for _ in range(k):
-        best, best_gain = None, 0.0
+        best, best_gain, best_rank = None, 0.0, 0.0
         for pipeline in sorted(value):
             gain = sum(max(0.0, v - covered.get(h, 0.0)) for h, v in value[pipeline].items())
-            if gain > best_gain + 1e-12:
-                best, best_gain = pipeline, gain
+            rank = gain
+            if cost is not None:
+                rank = gain / max(MIN_COST, cost.get(pipeline, 1.0)) ** weight
+            if gain > 1e-12 and rank > best_rank + 1e-12:
+                best, best_gain, best_rank = pipeline, gain, rank
         if best is None:
             break
         wins = sum(1 for h, v in value[best].items() if v > covered.get(h, 0.0))
@@ -220,10 +244,14 @@ class CrossEvaluation:
     timeout: float = 20.0
     progress: Callable[[int, int], None] | None = None
 
-    def measure(self, db, pipelines: list[str]) -> dict[str, dict[str, float]]:
-        """pipeline -> {program hash: improvement % over -Oz, where positive}.
+    def measure(
+        self, db, pipelines: list[str]
+    ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+        """(pipeline -> {program hash: improvement % over -Oz, where positive},
+        pipeline -> mean over programs of its evaluation time / -Oz's).
 
-        Programs whose file is gone or that fail to load are skipped (and counted done).
+        A list that fails or times out on a program counts the timeout there. Programs
+        whose file is gone or that fail to load are skipped (and counted done).
         """
         from llmcompiler.engine import Objective, Task
         from llmcompiler.pipeline import OZ
@@ -232,6 +260,7 @@ class CrossEvaluation:
         metric = db.meta("objective") or "size"
         objective = Objective(metric=metric)
         value: dict[str, dict[str, float]] = {p: {} for p in pipelines}
+        ratios: dict[str, list[float]] = {p: [] for p in pipelines}
         rows = [r for r in db.programs() if r["status"] == "ok"]
         for done, row in enumerate(rows, 1):
             try:
@@ -245,13 +274,18 @@ class CrossEvaluation:
                 ]
                 results = dict(self.evaluator.run(tasks))
                 oz = getattr(results[0], metric) if results[0].ok else None
+                oz_seconds = results[0].seconds if results[0].ok else 0.0
                 for j, pipeline in enumerate(pipelines, 1):
                     got = getattr(results[j], metric) if results[j].ok else None
                     if oz and got is not None and got < oz:
                         value[pipeline][row["hash"]] = (oz - got) / oz * 100
+                    if oz_seconds > 0:
+                        spent = results[j].seconds if results[j].ok else self.timeout
+                        ratios[pipeline].append(spent / oz_seconds)
             if self.progress:
                 self.progress(done, len(rows))
-        return value
+        cost = {p: sum(r) / len(r) for p, r in ratios.items() if r}
+        return value, cost
 
 
 def _families(programs: list[dict]) -> list[str]:
