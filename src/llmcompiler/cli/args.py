@@ -55,13 +55,7 @@ def positive_float(text: str) -> float:
     Raises:
         argparse.ArgumentTypeError: anything else, NaN and infinity included.
     """
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
-    return value
+    return _finite_float(text, zero=False)
 
 
 def non_negative_float(text: str) -> float:
@@ -70,12 +64,22 @@ def non_negative_float(text: str) -> float:
     Raises:
         argparse.ArgumentTypeError: anything else, NaN and infinity included.
     """
+    return _finite_float(text, zero=True)
+
+
+def _finite_float(text: str, zero: bool) -> float:
+    """``text`` as a finite number above 0 (or at least 0 when ``zero``).
+
+    Raises:
+        argparse.ArgumentTypeError: anything else, NaN and infinity included.
+    """
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be a number of at least 0, not {text!r}")
+    if not (math.isfinite(value) and (value >= 0 if zero else value > 0)):
+        wanted = "a number of at least 0" if zero else "a positive number"
+        raise argparse.ArgumentTypeError(f"must be {wanted}, not {text!r}")
     return value
 
 

@@ -143,7 +143,7 @@ def build_coreset(
         )
         if cost_weight > 0:
             method += f"; gain per (time / -Oz's time)**{cost_weight:g}"
-    entries, covered = _cover(value, k, cost if cost_weight > 0 else None, cost_weight)
+    entries, covered = _cover(value, k, cost, cost_weight)  # weight 0: gain alone
     for entry in entries:
         if entry["pipeline"] in cost:
             entry["seconds_vs_oz"] = round(cost[entry["pipeline"]], 3)
