@@ -8,7 +8,7 @@ improved / equal / worse, and evaluations and seconds per program. All final num
 are measured with llc-19 (size) or the instruction count of the optimized IR.
 
 Usage: python benchmarks/tuning.py SETS_DIR [--budgets 1,10] [--objectives size,instcount]
-       [--limit N] [--jobs 2] [--validate] [--out results.jsonl] [--no-per-function]
+       [--limit N] [--jobs 2] [--validate] [--out results.jsonl] [--no-per-function] [--no-screen]
        [--model builtin|PATH [--candidates 4] [--only-model | --search-with-model]]
 
 With --model, a "model k=K" run asks the model for K lists and keeps the best of them
@@ -107,6 +107,11 @@ def main() -> int:
         "--no-per-function",
         action="store_true",
         help="no function pipelines per function after search (llmc optimize --no-per-function)",
+    )
+    parser.add_argument(
+        "--no-screen",
+        action="store_true",
+        help="no screening of the seeds on a sample of a large module (llmc optimize --no-screen)",
     )
     parser.add_argument(
         "--validate",
@@ -210,6 +215,7 @@ def main() -> int:
                         method=method,
                         # the baselines are -Oz and the coreset alone, nothing after them
                         per_function=not args.no_per_function and label.startswith(name),
+                        screen=not args.no_screen,
                         **(
                             {"model": model, "candidates": args.candidates}
                             if label.startswith("model")

@@ -69,6 +69,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "function (llmc-functions steps) after search",
     )
     p.add_argument(
+        "--no-screen",
+        action="store_true",
+        help="on a large module, try the seeds in their own order instead of screening "
+        "them on a sample of the module first (instruction count)",
+    )
+    p.add_argument(
         "--validate",
         action="store_true",
         help="run each winner against the -O0 build; discard any that differs",
@@ -114,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         validate=args.validate,
         run=RunSpec(tuple(args.args.split()), stdin, args.run_timeout),
         per_function=not args.no_per_function,
+        screen=not args.no_screen,
     )
     model = None
     if args.method == "model" or not args.no_model:

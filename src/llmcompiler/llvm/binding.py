@@ -51,6 +51,8 @@ def enable_crash_traces() -> None:
 
 
 _FUNCTION_INDEX = 0xFFFFFFFF  # LLVMAttributeFunctionIndex
+_INTERNAL_LINKAGE = 8  # LLVMInternalLinkage
+_DEFAULT_VISIBILITY = 0  # LLVMDefaultVisibility
 
 
 def _value_name(value: int) -> str:
@@ -246,6 +248,18 @@ class Module(Handle):
         L = lib()
         fn = L.LLVMGetNamedFunction(self.ptr, name.encode())
         return bool(fn) and not L.LLVMIsDeclaration(fn)
+
+    def localize(self, names: Collection[str]) -> None:
+        """Give the defined functions and global variables named in ``names`` internal
+        linkage (and default visibility, which local linkage requires); other names
+        are left as they are."""
+        L = lib()
+        for name in names:
+            raw = name.encode()
+            value = L.LLVMGetNamedFunction(self.ptr, raw) or L.LLVMGetNamedGlobal(self.ptr, raw)
+            if value and not L.LLVMIsDeclaration(value):
+                L.LLVMSetVisibility(value, _DEFAULT_VISIBILITY)
+                L.LLVMSetLinkage(value, _INTERNAL_LINKAGE)
 
     def to_text(self) -> str:
         """Return the module as textual IR."""

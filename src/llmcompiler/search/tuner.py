@@ -34,6 +34,7 @@ from llmcompiler.search.minimize import minimize
 from llmcompiler.search.per_function import per_function
 from llmcompiler.search.result import Measure, Proposal, TuneResult
 from llmcompiler.search.run import Budget, SearchRun
+from llmcompiler.search.screen import screened
 from llmcompiler.search.space import OZ_GENE, Genome, genes, pipeline_text
 from llmcompiler.search.strategies import METHODS
 from llmcompiler.search.validate import RunSpec
@@ -86,6 +87,9 @@ class TuneConfig:
             it smaller (``llmc-functions`` steps after the winner, :mod:`.per_function`),
             within PER_FUNCTION_SHARE of the time budget; offered before the winner
             alone when search's own measure finds it smaller.
+        screen: on a large module whose seeds do not all fit the time budget, try them
+            in the order of their scores on a sample of it (:mod:`.screen`; instruction
+            count only).
     """
 
     budget: Budget = field(default_factory=Budget)
@@ -101,6 +105,7 @@ class TuneConfig:
     candidates: int = 4
     runners_up: int = 0
     per_function: bool = True
+    screen: bool = True
 
 
 def coreset_genomes(lists: tuple[str, ...]) -> list[Genome]:
@@ -165,9 +170,10 @@ class _Search:
             run.reserve += share if self.per_function else 0.0
         self.linkage = LinkageCheck(evaluator, program)
         rng = random.Random(config.seed)
-        METHODS[config.method](
-            run, rng, genes(load_vocabulary()), coreset_genomes(seeds), oz_template()
-        )
+        genomes = coreset_genomes(seeds)
+        if config.screen and config.method == "local":
+            genomes = screened(run, genomes, config.seed)
+        METHODS[config.method](run, rng, genes(load_vocabulary()), genomes, oz_template())
         self.run, self.oz_fast = run, run.scores[oz_text]
 
     @property

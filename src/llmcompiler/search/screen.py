@@ -1,0 +1,89 @@
+"""Screening the seeds on a sample of a large module before search spends its budget.
+
+On a module of tens of thousands of instructions one evaluation takes seconds, and a
+5-second search tries only the first few seeds (the model's picks, then the coreset in
+its order): the lists that would have won are often further down. A sample of the
+module (:func:`llmcompiler.llvm.sample.sample_functions`: a few thousand instructions
+of its functions, with what they call) runs every list in a small fraction of that
+time, and the seeds are tried on the whole module in the order of their scores on the
+sample. On the real-code benchmark's tuning side the sample's best lists were the
+module's best far more often than the coreset's first lists (README, "Screening on a
+sample"). For binary size the sample ranked lists badly (code layout and data decide
+more of the size than the passes seen on a part), so only instruction count screens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from llmcompiler.engine import NOT_STARTED, Deadline, Task
+from llmcompiler.errors import LLMCError
+from llmcompiler.llvm.sample import sample_functions
+from llmcompiler.program import program_from_ir
+from llmcompiler.search.run import FAILED, SearchRun
+from llmcompiler.search.space import Genome, pipeline_text
+
+#: objectives whose seeds are screened
+METRICS = ("instcount",)
+#: IR instructions in a sample; modules under twice this are not sampled
+SAMPLE_INSTRUCTIONS = 3000
+#: screening (the sample's cut included) ends after this share of the time budget, or
+#: after OZ_FACTOR times -Oz's time if that is later: on a module where -Oz takes
+#: seconds, search's patient first round runs past a short budget anyway, and two
+#: evaluations of the whole module buy the screening of every seed
+SHARE = 0.3
+OZ_FACTOR = 1.0
+
+
+def screened(run: SearchRun, seeds: Sequence[Genome], seed: int = 0) -> list[Genome]:
+    """``seeds`` in the order of their scores on a sample of the module (ties and
+    those the time left no room for keep their order, after the screened ones; lists
+    that fail on the sample go last), when they would not all fit the time budget on
+    the whole module; else ``seeds`` as they are. The sample's evaluations are not
+    counted as search's."""
+    seeds = list(seeds)
+    budget, oz_seconds = run.budget.seconds, run.oz_seconds()
+    if (
+        run.objective.metric not in METRICS
+        or budget is None
+        or oz_seconds is None
+        or len(seeds) < 2
+    ):
+        return seeds
+    jobs = getattr(run.evaluator, "jobs", 1)
+    left = run.time_left()
+    if left is None or oz_seconds * len(seeds) / jobs <= left:
+        return seeds  # every seed fits: nothing to choose
+    end = max(run.start + SHARE * budget, time.monotonic() + OZ_FACTOR * oz_seconds)
+    try:
+        sample = sample_functions(run.program.bitcode, SAMPLE_INSTRUCTIONS, seed)
+        if sample is None or time.monotonic() >= end:
+            return seeds
+        program = program_from_ir(sample.bitcode, f"{run.program.name} (sample)")
+    except LLMCError:
+        return seeds
+    texts = [pipeline_text(g) for g in seeds]
+    deadline = Deadline(end)
+    tasks = [
+        Task(program, text, run.objective, timeout=run.timeout, deadline=deadline)
+        for text in dict.fromkeys(texts)
+    ]
+    scores = {}
+    results = run.evaluator.run(tasks)
+    try:
+        for index, result in results:
+            if result.ok:
+                scores[tasks[index].pipeline] = run.score(result.size, result.instcount)
+            elif result.error != NOT_STARTED:
+                scores[tasks[index].pipeline] = FAILED
+    finally:
+        results.close()
+
+    def key(i: int) -> tuple:
+        score = scores.get(texts[i])
+        if score is None:
+            return (1, FAILED, i)  # not screened: after the screened, in their order
+        return (2 if score == FAILED else 0, score, i)
+
+    return [seeds[i] for i in sorted(range(len(seeds)), key=key)]
