@@ -138,6 +138,9 @@ def main() -> int:
     args = parser.parse_args()
     if (args.sets is None) == (args.modules is None):
         parser.error("give SETS or --modules")
+    if (args.search_with_model or args.only_model) and not args.model:
+        # without a model the runs would be labelled "+model" and search alone
+        parser.error("--search-with-model and --only-model need --model builtin|PATH")
     kinds: dict[str, str] = {}
     if args.modules:
         rows = read_modules(args.modules)

@@ -128,6 +128,13 @@ def test_seeds_are_tried_in_the_order_of_their_scores_on_the_sample(
     expected = [seeds[i] for i in sorted(range(len(seeds)), key=lambda i: (counts[i], i))]
     assert ordered == expected and ordered != seeds
     assert run.evaluations == 1  # the sample's evaluations are not search's
+    # the model's pick kept first, the rest screened alone
+    last = len(seeds) - 1
+    rest = [seeds[i] for i in sorted(range(last), key=lambda i: (counts[i], i))]
+    assert screen.screened(run, [seeds[last], *seeds[:last]], seed=3, keep=1) == [
+        seeds[last],
+        *rest,
+    ]
 
 
 def test_no_screening_where_the_seeds_fit_or_for_binary_size(programs, evaluator, monkeypatch):
@@ -146,8 +153,8 @@ def test_optimize_screens_and_is_never_worse_than_oz(programs, evaluator, monkey
     monkeypatch.setattr(screen, "SAMPLE_INSTRUCTIONS", 100)
     calls = []
 
-    def spy(run, seeds, seed=0):
-        out = screen.screened(run, seeds, seed)
+    def spy(run, seeds, seed=0, keep=0):
+        out = screen.screened(run, seeds, seed, keep)
         calls.append((list(seeds), out))
         return out
 

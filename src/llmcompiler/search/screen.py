@@ -36,13 +36,18 @@ SHARE = 0.3
 OZ_FACTOR = 1.0
 
 
-def screened(run: SearchRun, seeds: Sequence[Genome], seed: int = 0) -> list[Genome]:
+def screened(run: SearchRun, seeds: Sequence[Genome], seed: int = 0, keep: int = 0) -> list[Genome]:
     """``seeds`` in the order of their scores on a sample of the module (ties and
     those the time left no room for keep their order, after the screened ones; lists
     that fail on the sample go last), when they would not all fit the time budget on
-    the whole module; else ``seeds`` as they are. The sample's evaluations are not
-    counted as search's."""
-    seeds = list(seeds)
+    the whole module; else ``seeds`` as they are. The first ``keep`` seeds stay first,
+    unscreened (the model's best pick: it ranked them on the whole module). The
+    sample's evaluations are not counted as search's."""
+    kept, seeds = list(seeds[:keep]), list(seeds[keep:])
+    return kept + _screened(run, seeds, seed, len(kept))
+
+
+def _screened(run: SearchRun, seeds: list[Genome], seed: int, kept: int) -> list[Genome]:
     budget, oz_seconds = run.budget.seconds, run.oz_seconds()
     if (
         run.objective.metric not in METRICS
@@ -53,7 +58,7 @@ def screened(run: SearchRun, seeds: Sequence[Genome], seed: int = 0) -> list[Gen
         return seeds
     jobs = getattr(run.evaluator, "jobs", 1)
     left = run.time_left()
-    if left is None or oz_seconds * len(seeds) / jobs <= left:
+    if left is None or oz_seconds * (len(seeds) + kept) / jobs <= left:
         return seeds  # every seed fits: nothing to choose
     end = max(run.start + SHARE * budget, time.monotonic() + OZ_FACTOR * oz_seconds)
     try:

@@ -59,6 +59,10 @@ RESERVE_SHARE = 0.3
 #: test side a search of fewer evaluations lost more without that time than choosing
 #: per function won (benchmarks/tuning.py, README "A pass list per function").
 PER_FUNCTION_SHARE = 0.25
+#: The model's first SCREEN_KEEP lists go before the seeds screened on a sample (the
+#: other worker of the first round takes the sample's best): on the real-code test
+#: side the model's pick or the sample's wins the largest modules, either may miss.
+SCREEN_KEEP = 1
 PER_FUNCTION_MIN_SEARCH = 100
 
 
@@ -144,9 +148,10 @@ class _Search:
 
     def __init__(self, evaluator: Evaluator, program: Program, config: TuneConfig) -> None:
         self.config = config
-        seeds = config.coreset
+        seeds, picked = config.coreset, 0
         if config.model is not None:
             asked = propose(config.model, program, config.candidates)
+            picked = sum(1 for c in asked if c.pipeline)
             seeds = tuple(c.pipeline for c in asked if c.pipeline) + seeds
         run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
         # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
@@ -172,7 +177,8 @@ class _Search:
         rng = random.Random(config.seed)
         genomes = coreset_genomes(seeds)
         if config.screen and config.method == "local":
-            genomes = screened(run, genomes, config.seed)
+            # the model's first pick stays first: a worker of the first round runs it
+            genomes = screened(run, genomes, config.seed, keep=min(picked, SCREEN_KEEP))
         METHODS[config.method](run, rng, genes(load_vocabulary()), genomes, oz_template())
         self.run, self.oz_fast = run, run.scores[oz_text]
 
