@@ -4,6 +4,9 @@ trying the seeds in the order of their scores on it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from llmcompiler.cli import main
 from llmcompiler.engine import EvalResult, Objective
 from llmcompiler.llvm import Module
 from llmcompiler.llvm.sample import sample_functions
@@ -12,6 +15,8 @@ from llmcompiler.search import screen, tuner
 from llmcompiler.search.run import Budget, SearchRun
 from llmcompiler.search.space import OZ_GENE, pipeline_text
 from llmcompiler.search.tuner import TuneConfig, coreset_genomes, optimize
+
+FIXTURES = Path(__file__).parent / "fixtures" / "programs"
 
 # Two external functions, each with an internal helper; a constant table one helper
 # reads, a quoted name, and a global table of function pointers.
@@ -128,13 +133,12 @@ def test_seeds_are_tried_in_the_order_of_their_scores_on_the_sample(
     expected = [seeds[i] for i in sorted(range(len(seeds)), key=lambda i: (counts[i], i))]
     assert ordered == expected and ordered != seeds
     assert run.evaluations == 1  # the sample's evaluations are not search's
-    # the model's pick kept first, the rest screened alone
-    last = len(seeds) - 1
-    rest = [seeds[i] for i in sorted(range(last), key=lambda i: (counts[i], i))]
-    assert screen.screened(run, [seeds[last], *seeds[:last]], seed=3, keep=1) == [
-        seeds[last],
-        *rest,
-    ]
+    # the model's picks (here the last two seeds) ahead of the rest, each part in the
+    # sample's order
+    picks, rest = [3, 4], [0, 1, 2]
+    tier = [seeds[i] for i in sorted(picks, key=lambda i: (counts[i], i))]
+    tier += [seeds[i] for i in sorted(rest, key=lambda i: (counts[i], i))]
+    assert screen.screened(run, [seeds[i] for i in picks + rest], seed=3, picks=2) == tier
 
 
 def test_no_screening_where_the_seeds_fit_or_for_binary_size(programs, evaluator, monkeypatch):
@@ -153,8 +157,8 @@ def test_optimize_screens_and_is_never_worse_than_oz(programs, evaluator, monkey
     monkeypatch.setattr(screen, "SAMPLE_INSTRUCTIONS", 100)
     calls = []
 
-    def spy(run, seeds, seed=0, keep=0):
-        out = screen.screened(run, seeds, seed, keep)
+    def spy(run, seeds, seed=0, picks=0):
+        out = screen.screened(run, seeds, seed, picks)
         calls.append((list(seeds), out))
         return out
 
@@ -168,3 +172,20 @@ def test_optimize_screens_and_is_never_worse_than_oz(programs, evaluator, monkey
         assert result.best.instcount <= result.oz.instcount
     [(seeds, out)] = calls
     assert sorted(map(pipeline_text, out)) == sorted(map(pipeline_text, seeds))
+
+
+def test_llmc_optimize_no_screen(monkeypatch, capsys):
+    """`llmc optimize` screens by default (the model's picks ahead of the coreset) and
+    not with --no-screen."""
+    calls = []
+
+    def spy(run, seeds, seed=0, picks=0):
+        calls.append(picks)
+        return list(seeds)
+
+    monkeypatch.setattr(tuner, "screened", spy)
+    argv = ["optimize", str(FIXTURES / "loops.c"), "--objective", "instcount", "--budget", "0.01"]
+    assert main([*argv, "--no-cache", "--no-screen"]) == 0
+    assert calls == []
+    assert main([*argv, "--no-cache"]) == 0
+    assert calls == [4]  # the built-in model's 4 lists

@@ -6,10 +6,10 @@ its order): the lists that would have won are often further down. A sample of th
 module (:func:`llmcompiler.llvm.sample.sample_functions`: a few thousand instructions
 of its functions, with what they call) runs every list in a small fraction of that
 time, and the seeds are tried on the whole module in the order of their scores on the
-sample. On the real-code benchmark's tuning side the sample's best lists were the
-module's best far more often than the coreset's first lists (README, "Screening on a
-sample"). For binary size the sample ranked lists badly (code layout and data decide
-more of the size than the passes seen on a part), so only instruction count screens.
+sample (README, "How `llmc optimize` searches": measured on the real-code test side
+against search without it). Only instruction count screens: a part's object size
+leaves out what decides much of a module's (its data, the layout of the whole), and
+screening for size has not been measured.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from llmcompiler.engine import NOT_STARTED, Deadline, Task
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm.sample import sample_functions
 from llmcompiler.program import program_from_ir
-from llmcompiler.search.run import FAILED, SearchRun
+from llmcompiler.search.run import FAILED, Score, SearchRun
 from llmcompiler.search.space import Genome, pipeline_text
 
 #: objectives whose seeds are screened
@@ -36,18 +36,36 @@ SHARE = 0.3
 OZ_FACTOR = 1.0
 
 
-def screened(run: SearchRun, seeds: Sequence[Genome], seed: int = 0, keep: int = 0) -> list[Genome]:
-    """``seeds`` in the order of their scores on a sample of the module (ties and
-    those the time left no room for keep their order, after the screened ones; lists
-    that fail on the sample go last), when they would not all fit the time budget on
-    the whole module; else ``seeds`` as they are. The first ``keep`` seeds stay first,
-    unscreened (the model's best pick: it ranked them on the whole module). The
-    sample's evaluations are not counted as search's."""
-    kept, seeds = list(seeds[:keep]), list(seeds[keep:])
-    return kept + _screened(run, seeds, seed, len(kept))
+def screened(
+    run: SearchRun, seeds: Sequence[Genome], seed: int = 0, picks: int = 0
+) -> list[Genome]:
+    """``seeds`` in the order of their scores on a sample of the module, when they
+    would not all fit the time budget on the whole module; else ``seeds`` as they are.
+    The first ``picks`` seeds (the model's, which it ranked for the whole module) stay
+    ahead of the rest, ordered among themselves by the sample. In each part, ties and
+    the lists the time left no room for keep their order after the screened ones, and
+    lists that fail on the sample go last. The sample's evaluations are not counted as
+    search's."""
+    seeds = list(seeds)
+    scores = _scores(run, seeds, seed)
+    if scores is None:
+        return seeds
+    texts = [pipeline_text(g) for g in seeds]
+
+    def key(i: int) -> tuple:
+        tier = 0 if i < picks else 1
+        score = scores.get(texts[i])
+        if score is None:
+            return (tier, 1, FAILED, i)  # not screened: after the screened, in order
+        return (tier, 2 if score == FAILED else 0, score, i)
+
+    return [seeds[i] for i in sorted(range(len(seeds)), key=key)]
 
 
-def _screened(run: SearchRun, seeds: list[Genome], seed: int, kept: int) -> list[Genome]:
+def _scores(run: SearchRun, seeds: list[Genome], seed: int) -> dict[str, Score] | None:
+    """Each seed's score on a sample of the module (pipeline text: score; FAILED where
+    it failed there; missing where the time ran out), or None where nothing is
+    screened: another objective, no time budget, seeds that fit it, no sample."""
     budget, oz_seconds = run.budget.seconds, run.oz_seconds()
     if (
         run.objective.metric not in METRICS
@@ -55,26 +73,25 @@ def _screened(run: SearchRun, seeds: list[Genome], seed: int, kept: int) -> list
         or oz_seconds is None
         or len(seeds) < 2
     ):
-        return seeds
+        return None
     jobs = getattr(run.evaluator, "jobs", 1)
     left = run.time_left()
-    if left is None or oz_seconds * (len(seeds) + kept) / jobs <= left:
-        return seeds  # every seed fits: nothing to choose
+    if left is None or oz_seconds * len(seeds) / jobs <= left:
+        return None  # every seed fits: nothing to choose
     end = max(run.start + SHARE * budget, time.monotonic() + OZ_FACTOR * oz_seconds)
     try:
         sample = sample_functions(run.program.bitcode, SAMPLE_INSTRUCTIONS, seed)
         if sample is None or time.monotonic() >= end:
-            return seeds
+            return None
         program = program_from_ir(sample.bitcode, f"{run.program.name} (sample)")
     except LLMCError:
-        return seeds
-    texts = [pipeline_text(g) for g in seeds]
+        return None
     deadline = Deadline(end)
     tasks = [
         Task(program, text, run.objective, timeout=run.timeout, deadline=deadline)
-        for text in dict.fromkeys(texts)
+        for text in dict.fromkeys(pipeline_text(g) for g in seeds)
     ]
-    scores = {}
+    scores: dict[str, Score] = {}
     results = run.evaluator.run(tasks)
     try:
         for index, result in results:
@@ -84,11 +101,4 @@ def _screened(run: SearchRun, seeds: list[Genome], seed: int, kept: int) -> list
                 scores[tasks[index].pipeline] = FAILED
     finally:
         results.close()
-
-    def key(i: int) -> tuple:
-        score = scores.get(texts[i])
-        if score is None:
-            return (1, FAILED, i)  # not screened: after the screened, in their order
-        return (2 if score == FAILED else 0, score, i)
-
-    return [seeds[i] for i in sorted(range(len(seeds)), key=key)]
+    return scores

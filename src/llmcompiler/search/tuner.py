@@ -59,10 +59,6 @@ RESERVE_SHARE = 0.3
 #: test side a search of fewer evaluations lost more without that time than choosing
 #: per function won (benchmarks/tuning.py, README "A pass list per function").
 PER_FUNCTION_SHARE = 0.25
-#: The model's first SCREEN_KEEP lists go before the seeds screened on a sample (the
-#: other worker of the first round takes the sample's best): on the real-code test
-#: side the model's pick or the sample's wins the largest modules, either may miss.
-SCREEN_KEEP = 1
 PER_FUNCTION_MIN_SEARCH = 100
 
 
@@ -177,8 +173,8 @@ class _Search:
         rng = random.Random(config.seed)
         genomes = coreset_genomes(seeds)
         if config.screen and config.method == "local":
-            # the model's first pick stays first: a worker of the first round runs it
-            genomes = screened(run, genomes, config.seed, keep=min(picked, SCREEN_KEEP))
+            # the model's picks stay ahead of the coreset, in the sample's order
+            genomes = screened(run, genomes, config.seed, picks=picked)
         METHODS[config.method](run, rng, genes(load_vocabulary()), genomes, oz_template())
         self.run, self.oz_fast = run, run.scores[oz_text]
 
