@@ -30,8 +30,8 @@ METRICS = ("instcount",)
 SAMPLE_INSTRUCTIONS = 3000
 #: screening (the sample's cut included) ends after this share of the time budget, or
 #: after OZ_FACTOR times -Oz's time if that is later: on a module where -Oz takes
-#: seconds, search's patient first round runs past a short budget anyway, and two
-#: evaluations of the whole module buy the screening of every seed
+#: seconds, search's patient first round runs past a short budget anyway, and the
+#: time of one -Oz evaluation of the whole module screens every seed on the sample
 SHARE = 0.3
 OZ_FACTOR = 1.0
 
