@@ -7,9 +7,9 @@ module (:func:`llmcompiler.llvm.sample.sample_functions`: a few thousand instruc
 of its functions, with what they call) runs every list in a small fraction of that
 time, and the seeds are tried on the whole module in the order of their scores on the
 sample (README, "How `llmc optimize` searches": measured on the real-code test side
-against search without it). Only instruction count screens: a part's object size
-leaves out what decides much of a module's (its data, the layout of the whole), and
-screening for size has not been measured.
+against search without it). Only instruction count screens: for binary size the
+sample's order was level or worse on the large test modules (a part's object size
+leaves out much of what decides a module's: its data, the layout of the whole).
 """
 
 from __future__ import annotations
