@@ -212,17 +212,17 @@ def test_a_timed_sweep_stops_at_its_share_of_the_budget(programs, evaluator):
 
 
 def test_cheap_lists_go_first_only_when_the_seeds_would_overrun(programs, evaluator):
-    from llmcompiler.search.strategies import _cost, _expensive
+    from llmcompiler.search.strategies import _cost
 
     assert _cost((OZ_GENE,)) == 105
     assert _cost((Pass("function(gvn,sroa<modify-cfg>)", "module"),)) == 2
     program = programs["loops.c"]
     run = SearchRun(evaluator, program, Objective(), Budget(10.0))
     run.times[pipeline_text((OZ_GENE,))] = 0.01  # 45 lists of 10 ms fit 10 s
-    assert not _expensive(run, 45)
+    assert not run.expensive(45)
     run.times[pipeline_text((OZ_GENE,))] = 2.0  # 45 lists of 2 s on 2 workers do not
-    assert _expensive(run, 45)
-    assert not _expensive(SearchRun(evaluator, program, Objective(), Budget(None, 50)), 45)
+    assert run.expensive(45)
+    assert not SearchRun(evaluator, program, Objective(), Budget(None, 50)).expensive(45)
 
 
 def test_when_time_is_short_the_first_seeds_keep_their_order(programs, evaluator):

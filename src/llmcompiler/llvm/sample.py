@@ -18,6 +18,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from llmcompiler.errors import InvalidIRError
 from llmcompiler.llvm.binding import Module
 from llmcompiler.llvm.toolchain import tool
 
@@ -58,11 +59,11 @@ def sample_functions(
     Returns None where no sample is worth having: the module is not twice the target,
     no function fits, or llvm-extract-19 fails (a sample is an aid, never required).
     """
-    module = Module.parse(bitcode)
-    counts = module.function_instruction_counts()
-    if sum(counts.values()) < 2 * target:
-        return None
-    symbols = _symbols(module.to_text())
+    with Module.parse(bitcode) as module:
+        counts = module.function_instruction_counts()
+        if sum(counts.values()) < 2 * target:
+            return None
+        symbols = _symbols(module.to_text())
     rng = random.Random(seed)
     roots = []
     for local in (False, True):  # externally visible functions first
@@ -93,14 +94,15 @@ def sample_functions(
         return None
     if done.returncode != 0:
         return None
-    part = Module.parse(done.stdout, "sample")
-    part.localize([n for n in chosen if symbols[n].local and n not in taken])
-    try:
-        part.verify()
-    except Exception:  # noqa: BLE001 - an invalid sample is no sample
-        return None
+    with Module.parse(done.stdout, "sample") as part:
+        part.localize([n for n in chosen if symbols[n].local and n not in taken])
+        try:
+            part.verify()
+        except InvalidIRError:  # an invalid sample is no sample
+            return None
+        bitcode = part.to_bitcode()
     functions = tuple(sorted(n for n in chosen if symbols[n].kind == "function"))
-    return Sample(part.to_bitcode(), functions, size)
+    return Sample(bitcode, functions, size)
 
 
 def _closure(symbols: dict[str, _Symbol], root: str, have: set[str]) -> set[str]:

@@ -70,6 +70,19 @@ class SearchRun:
         """Seconds -Oz's evaluation took in this run (None: not measured yet)."""
         return self.times.get(pipeline_text((OZ_GENE,)))
 
+    @property
+    def jobs(self) -> int:
+        """How many evaluations the run's evaluator makes at once."""
+        return getattr(self.evaluator, "jobs", 1)
+
+    def expensive(self, lists: int) -> bool:
+        """True when evaluating ``lists`` lists as slow as -Oz would overrun the time
+        budget (False with no time budget or -Oz not measured yet)."""
+        oz_seconds, left = self.oz_seconds(), self.time_left()
+        if left is None or oz_seconds is None:
+            return False
+        return oz_seconds * lists / self.jobs > left
+
     def overtime(self) -> bool:
         """True once a time budget is spent, the reserve after search included."""
         return self.budget.seconds is not None and self.elapsed() >= self.budget.seconds
@@ -195,9 +208,8 @@ class SearchRun:
         """Add children to ``tasks`` until every worker has one. Known children are
         learned from at once; after _KNOWN_IN_A_ROW of them in a row (a small program's
         neighbourhood is soon evaluated) it gives up until the next result."""
-        jobs = getattr(self.evaluator, "jobs", 1)
         known = 0
-        while len(flight) < jobs and known < _KNOWN_IN_A_ROW and not self.exhausted():
+        while len(flight) < self.jobs and known < _KNOWN_IN_A_ROW and not self.exhausted():
             parent, child = propose()
             text = pipeline_text(child)
             if text in self.scores or any(text == tasks[i].pipeline for i in flight):

@@ -66,18 +66,9 @@ def _scores(run: SearchRun, seeds: list[Genome], seed: int) -> dict[str, Score] 
     """Each seed's score on a sample of the module (pipeline text: score; FAILED where
     it failed there; missing where the time ran out), or None where nothing is
     screened: another objective, no time budget, seeds that fit it, no sample."""
+    if run.objective.metric not in METRICS or len(seeds) < 2 or not run.expensive(len(seeds)):
+        return None  # every seed fits the budget (or there is none): nothing to choose
     budget, oz_seconds = run.budget.seconds, run.oz_seconds()
-    if (
-        run.objective.metric not in METRICS
-        or budget is None
-        or oz_seconds is None
-        or len(seeds) < 2
-    ):
-        return None
-    jobs = getattr(run.evaluator, "jobs", 1)
-    left = run.time_left()
-    if left is None or oz_seconds * len(seeds) / jobs <= left:
-        return None  # every seed fits: nothing to choose
     end = max(run.start + SHARE * budget, time.monotonic() + OZ_FACTOR * oz_seconds)
     try:
         sample = sample_functions(run.program.bitcode, SAMPLE_INSTRUCTIONS, seed)

@@ -52,9 +52,9 @@ def local_search(
     # One round of the workers always finishes, past the budget's end if need be: on a
     # module where one evaluation takes seconds, the best-ranked lists are all there is
     # time for, and a list cut off by the budget is time spent for nothing.
-    jobs = _jobs(run)
+    jobs = run.jobs
     head, rest = first[:jobs], first[jobs:]
-    if _expensive(run, len(first)):
+    if run.expensive(len(first)):
         # Not all of them fit the budget: after the seeds' first batch (the model's picks
         # and the coreset's best, in their order), cheap lists (a few passes, where lists
         # built on -Oz run ~100) first, so that many more of them are tried.
@@ -189,19 +189,6 @@ def _cost(genome: Genome) -> int:
         else:
             total += len(leaves(parse_tree(gene.name).nodes))
     return total
-
-
-def _jobs(run: SearchRun) -> int:
-    """How many evaluations the run's evaluator makes at once."""
-    return getattr(run.evaluator, "jobs", 1)
-
-
-def _expensive(run: SearchRun, lists: int) -> bool:
-    """True when evaluating ``lists`` lists as slow as -Oz would overrun the time budget."""
-    oz_seconds, left = run.oz_seconds(), run.time_left()
-    if left is None or oz_seconds is None:
-        return False
-    return oz_seconds * lists / _jobs(run) > left
 
 
 def _with_oz(genome: Genome, at: int, gene: Pass) -> Genome:

@@ -144,11 +144,11 @@ class _Search:
 
     def __init__(self, evaluator: Evaluator, program: Program, config: TuneConfig) -> None:
         self.config = config
-        seeds, picked = config.coreset, 0
+        picks: tuple[str, ...] = ()
         if config.model is not None:
             asked = propose(config.model, program, config.candidates)
-            picked = sum(1 for c in asked if c.pipeline)
-            seeds = tuple(c.pipeline for c in asked if c.pipeline) + seeds
+            picks = tuple(c.pipeline for c in asked if c.pipeline)
+        seeds = picks + config.coreset
         run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
         # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
         oz_text = pipeline_text((OZ_GENE,))
@@ -174,7 +174,7 @@ class _Search:
         genomes = coreset_genomes(seeds)
         if config.screen and config.method == "local":
             # the model's picks stay ahead of the coreset, in the sample's order
-            genomes = screened(run, genomes, config.seed, picks=picked)
+            genomes = screened(run, genomes, config.seed, picks=len(picks))
         METHODS[config.method](run, rng, genes(load_vocabulary()), genomes, oz_template())
         self.run, self.oz_fast = run, run.scores[oz_text]
 
