@@ -134,6 +134,36 @@ def test_resume_after_interruption(tmp_path):
     assert len(TuneDB(db).done()) == len(PROGRAMS)
 
 
+_OPEN_AT_ONCE = """
+import sys, time
+from llmcompiler.search.tunedb import TuneDB
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+TuneDB(sys.argv[1]).close()
+"""
+
+
+def test_processes_creating_the_same_database_at_once_all_open_it(tmp_path):
+    # a new file's journal switch to WAL does not wait for a lock: before the creation
+    # was retried, one of two processes opening a new database at the same moment
+    # failed with "database is locked" about two times in three
+    for attempt in range(8):
+        db = tmp_path / f"new{attempt}.sqlite"
+        start = time.time() + 1.0
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT_ONCE, str(db), str(start)],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], errors
+        assert TuneDB(db).meta("schema_version") == "1"
+
+
 def test_ray_local_instance(tmp_path, capsys):
     pytest.importorskip("ray")
     db = tmp_path / "ray.sqlite"
