@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURES
 from llmcompiler.engine import Objective, Task
 from llmcompiler.engine.steps import split_pipeline
 from llmcompiler.errors import PipelineError
@@ -23,7 +24,6 @@ from llmcompiler.search.per_function import function_pipelines, per_function, vo
 from llmcompiler.search.run import Budget
 from llmcompiler.search.tuner import TuneConfig, optimize
 
-FIXTURES = Path(__file__).parent / "fixtures" / "programs"
 INSTCOUNT = Objective(metric="instcount")
 #: f and g hold the same redundant code; h is noinline already (the step must keep that).
 IR = b"""

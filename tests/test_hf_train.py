@@ -15,6 +15,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("tokenizers")
 
+from conftest import FIXTURES
 from llmcompiler.cli import main  # noqa: E402
 from llmcompiler.errors import ModelError  # noqa: E402
 from llmcompiler.model.base import Candidate, GenerationConfig  # noqa: E402
@@ -22,7 +23,6 @@ from llmcompiler.pipeline import load_vocabulary, validate  # noqa: E402
 from llmcompiler.program import load_program, program_from_ir  # noqa: E402
 from llmcompiler.prompts import flag_tuning_answer, flag_tuning_prompt  # noqa: E402
 
-FIXTURES = Path(__file__).parent / "fixtures" / "programs"
 LISTS = ["default<Oz>", "function(sroa,instcombine<no-verify-fixpoint>)", "globaldce"]
 TINY = """\
 layers = 2

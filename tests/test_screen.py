@@ -4,8 +4,7 @@ trying the seeds in the order of their scores on it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from conftest import FIXTURES
 from llmcompiler.cli import main
 from llmcompiler.engine import EvalResult, Objective
 from llmcompiler.llvm import Module
@@ -15,8 +14,6 @@ from llmcompiler.search import screen, tuner
 from llmcompiler.search.run import Budget, SearchRun
 from llmcompiler.search.space import OZ_GENE, pipeline_text
 from llmcompiler.search.tuner import TuneConfig, coreset_genomes, optimize
-
-FIXTURES = Path(__file__).parent / "fixtures" / "programs"
 
 # Two external functions, each with an internal helper; a constant table one helper
 # reads, a quoted name, and a global table of function pointers.
