@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -60,6 +63,40 @@ def test_several_processes_share_one_file(tmp_path):
     cache = ResultCache(path)
     assert len(cache) == 800
     assert cache.get("m3", "p199", Objective()).size == 3
+
+
+_OPEN_AT_ONCE = """
+import sys, time, warnings
+warnings.simplefilter("error")  # a CacheWarning ends the process with its message
+from llmcompiler.engine import EvalResult, Objective, ResultCache
+start = float(sys.argv[2])
+while time.time() < start:
+    pass
+cache = ResultCache(sys.argv[1])
+cache.put("m", sys.argv[3], Objective(), EvalResult("ok", 1, 2))
+cache.close()
+"""
+
+
+def test_processes_creating_the_same_cache_at_once_all_use_it(tmp_path):
+    # `make -j` with `llmc cc` on a fresh machine: before the schema was written in one
+    # transaction (and its creation retried), a process could see the tables without
+    # the schema version and give the cache up ("schema missing ... remove the file"),
+    # about one process in twelve
+    for attempt in range(8):
+        path = tmp_path / f"new{attempt}.sqlite"
+        start = time.time() + 1.0
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT_ONCE, str(path), str(start), f"p{i}"],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(3)
+        ]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], errors
+        assert len(ResultCache(path)) == 3
 
 
 def test_not_a_database(tmp_path):
