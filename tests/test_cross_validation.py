@@ -3,10 +3,12 @@ qemu-user, WASI modules under wasmtime; targets that cannot run here are never v
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -153,6 +155,7 @@ def test_a_wasm_trap_and_a_wasm_endless_loop_fail_validation():
     triple = "wasm32-wasi"
     _skip_unless_runnable(triple)
     validator = Validator(compile_for(triple, "prog.c"), RunSpec(timeout=3))
+    leftovers = set(glob.glob(os.path.join(tempfile.gettempdir(), "llmc-wasi-*")))
     try:
         trap = compile_for(triple, "trap.c", PROGRAM, "TRAP")
         assert validator.check(trap.bitcode) == (
@@ -164,8 +167,11 @@ def test_a_wasm_trap_and_a_wasm_endless_loop_fail_validation():
             False,
             "timed out after 3 s, -O0 gives exit status 0",
         )
+        # the killed runner's files are in the validator's folder, which close removes
+        assert glob.glob(os.path.join(validator._dir.name, "llmc-wasi-*"))
     finally:
         validator.close()
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "llmc-wasi-*"))) == leftovers
 
 
 def test_a_c_program_using_libm_validates_under_qemu():

@@ -95,6 +95,9 @@ class Validator:
             raise LLMCError(f"{self.program.name}: cannot link for validation: {cause.strip()}")
 
     def _run(self, exe: str) -> Outcome:
+        """Run ``exe`` in the work folder, with its temporary files there too (TMPDIR):
+        a run killed at its timeout cannot clean up after itself (the WASI runner's
+        files, a program's own), and the work folder goes at :meth:`close`."""
         try:
             proc = subprocess.run(
                 self.runtime.run_argv(exe, self.spec.args),
@@ -102,6 +105,7 @@ class Validator:
                 capture_output=True,
                 timeout=self.spec.timeout,
                 cwd=self._dir.name,
+                env={**os.environ, "TMPDIR": self._dir.name},
             )
         except subprocess.TimeoutExpired as err:
             return Outcome(err.stdout or b"", None)
