@@ -270,7 +270,7 @@ def test_the_first_round_finishes_past_the_end_of_the_budget(programs):
     """With the budget spent before search starts, the first list of each worker still
     runs to the end (a list cut off by the budget would be time spent for nothing); no
     other list is started once it is done, and a list evaluated the usual way is not
-    started. A patient list is still cut at 3x -Oz's time."""
+    started. A patient list is still cut at PATIENT_FACTOR times -Oz's time."""
     from llmcompiler.engine import Evaluator
     from llmcompiler.search.strategies import local_search
 
@@ -292,7 +292,7 @@ def test_the_first_round_finishes_past_the_end_of_the_budget(programs):
         assert run.scores[pipeline_text(seeds[0])] != FAILED
         (late,) = run.evaluate([seeds[2]])
         assert late == FAILED and pipeline_text(seeds[2]) not in run.scores
-        # past the budget, a patient list still stops at 3x -Oz's time
+        # past the budget, a patient list still stops at PATIENT_FACTOR times -Oz's time
         run.times[pipeline_text((OZ_GENE,))] = 1e-5
         (slow,) = run.evaluate([(Pass("default<O3>,default<O2>", "module"),)], patient=True)
     assert slow == FAILED
