@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -33,3 +34,22 @@ def per_project(rows: list[Entry], count: int, seed: int = 0) -> list[Entry]:
         for project in sorted(by_project)
         for row in rng.sample(by_project[project], min(count, len(by_project[project])))
     ]
+
+
+def within_size(rows: list[Entry], low: int = 0, high: int | None = None) -> list[Entry]:
+    """The modules of ``low`` to ``high`` (excluded; None: no limit) IR instructions
+    before optimization, as the corpus manifest (``manifest.jsonl`` beside ``modules/``)
+    records them.
+
+    Raises:
+        FileNotFoundError: a module's corpus has no manifest.
+        KeyError: the manifest does not know a module.
+    """
+    counts: dict[Path, int] = {}
+    for corpus in {Path(row.path).parents[2] for row in rows}:  # CORPUS/modules/xx/HASH.bc
+        with open(corpus / "manifest.jsonl") as f:
+            for line in f:
+                record = json.loads(line)
+                counts[corpus / record["path"]] = record["instcount"]
+    sizes = [(row, counts[Path(row.path)]) for row in rows]
+    return [row for row, n in sizes if n >= low and (high is None or n < high)]

@@ -32,7 +32,7 @@ from llmcompiler.search.coreset import coreset_for, load_coreset
 from llmcompiler.search.run import Budget
 from llmcompiler.search.space import LEVELS
 from llmcompiler.search.tuner import OZ_DIFFERS, TuneConfig, optimize
-from module_list import per_project, read_modules
+from module_list import per_project, read_modules, within_size
 
 
 def program_paths(sets: Path, limit: int | None, seed: int) -> list[tuple[str, list[str]]]:
@@ -98,6 +98,13 @@ def main() -> int:
         choices=["local", "random", "greedy"],
         help="search method of the budgeted runs (labelled by it unless local)",
     )
+    parser.add_argument(
+        "--instructions",
+        default=None,
+        metavar="LOW-HIGH",
+        help="with --modules: only modules of LOW to HIGH (excluded; empty: no limit) IR "
+        "instructions before optimization, from the corpus manifest (e.g. 20000-)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
         "--coreset", default=None, help="coreset file (default: the shipped one for each objective)"
@@ -144,6 +151,9 @@ def main() -> int:
     kinds: dict[str, str] = {}
     if args.modules:
         rows = read_modules(args.modules)
+        if args.instructions:
+            low, _, high = args.instructions.partition("-")
+            rows = within_size(rows, int(low or 0), int(high) if high else None)
         kinds = {row.path: row.family for row in rows}
         entries = [(row.path, []) for row in per_project(rows, args.per_project, args.seed)]
         if args.limit and args.limit < len(entries):
