@@ -69,11 +69,12 @@ _OPEN_AT_ONCE = """
 import sys, time, warnings
 warnings.simplefilter("error")  # a CacheWarning ends the process with its message
 from llmcompiler.engine import EvalResult, Objective, ResultCache
+from llmcompiler.engine.result import OK
 start = float(sys.argv[2])
 while time.time() < start:
     pass
 cache = ResultCache(sys.argv[1])
-cache.put("m", sys.argv[3], Objective(), EvalResult("ok", 1, 2))
+cache.put("m", sys.argv[3], Objective(), EvalResult(OK, 1, 2))
 cache.close()
 """
 

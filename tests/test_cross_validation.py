@@ -167,10 +167,9 @@ def test_a_wasm_trap_and_a_wasm_endless_loop_fail_validation():
             False,
             "timed out after 3 s, -O0 gives exit status 0",
         )
-        # the killed runner's files are in the validator's folder, which close removes
-        assert glob.glob(os.path.join(validator._dir.name, "llmc-wasi-*"))
     finally:
         validator.close()
+    # the runner killed at the timeout left its folder in the validator's, which is gone
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "llmc-wasi-*"))) == leftovers
 
 
