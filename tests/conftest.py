@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,18 @@ def exact_size(program, pipeline: str) -> int:
     order, so this is what compiling the printed IR gives)."""
     bitcode = optimized_bitcode(program.bitcode, pipeline, program.triple)
     return berkeley_size(llc_object(opt(bitcode, "verify"))).binary_size
+
+
+def run_at_once(code: str, argvs: list[list[str]]) -> list[tuple[int, str]]:
+    """Run ``python -c code START ARG...`` once per argument list, all started before
+    START (``time.time()`` one second ahead, ``sys.argv[1]``), which the code waits for
+    before it does anything; return each process's (exit status, stderr)."""
+    start = str(time.time() + 1.0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, start, *argv], stderr=subprocess.PIPE, text=True
+        )
+        for argv in argvs
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    return [(p.returncode, err) for p, err in zip(procs, errors)]

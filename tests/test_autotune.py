@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import FIXTURES, exact_size
+from conftest import FIXTURES, exact_size, run_at_once
 from llmcompiler.cli import main
 from llmcompiler.pipeline import OZ
 from llmcompiler.program import load_program
@@ -137,10 +137,9 @@ def test_resume_after_interruption(tmp_path):
 _OPEN_AT_ONCE = """
 import sys, time
 from llmcompiler.search.tunedb import TuneDB
-start = float(sys.argv[2])
-while time.time() < start:
+while time.time() < float(sys.argv[1]):
     pass
-TuneDB(sys.argv[1]).close()
+TuneDB(sys.argv[2]).close()
 """
 
 
@@ -150,17 +149,8 @@ def test_processes_creating_the_same_database_at_once_all_open_it(tmp_path):
     # failed with "database is locked" about two times in three
     for attempt in range(8):
         db = tmp_path / f"new{attempt}.sqlite"
-        start = time.time() + 1.0
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", _OPEN_AT_ONCE, str(db), str(start)],
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(3)
-        ]
-        errors = [p.communicate(timeout=120)[1] for p in procs]
-        assert [p.returncode for p in procs] == [0, 0, 0], errors
+        outcomes = run_at_once(_OPEN_AT_ONCE, [[str(db)]] * 3)
+        assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert TuneDB(db).meta("schema_version") == "1"
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
-import subprocess
-import sys
-import time
 
 import pytest
 
+from conftest import run_at_once
 from llmcompiler.engine import EvalResult, Evaluator, Objective, ResultCache
 from llmcompiler.engine.cache import CacheWarning
 from llmcompiler.engine.result import CRASH, OK, TIMEOUT
@@ -70,10 +68,9 @@ import sys, time, warnings
 warnings.simplefilter("error")  # a CacheWarning ends the process with its message
 from llmcompiler.engine import EvalResult, Objective, ResultCache
 from llmcompiler.engine.result import OK
-start = float(sys.argv[2])
-while time.time() < start:
+while time.time() < float(sys.argv[1]):
     pass
-cache = ResultCache(sys.argv[1])
+cache = ResultCache(sys.argv[2])
 cache.put("m", sys.argv[3], Objective(), EvalResult(OK, 1, 2))
 cache.close()
 """
@@ -86,17 +83,8 @@ def test_processes_creating_the_same_cache_at_once_all_use_it(tmp_path):
     # about one process in twelve
     for attempt in range(8):
         path = tmp_path / f"new{attempt}.sqlite"
-        start = time.time() + 1.0
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", _OPEN_AT_ONCE, str(path), str(start), f"p{i}"],
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for i in range(3)
-        ]
-        errors = [p.communicate(timeout=120)[1] for p in procs]
-        assert [p.returncode for p in procs] == [0, 0, 0], errors
+        outcomes = run_at_once(_OPEN_AT_ONCE, [[str(path), f"p{i}"] for i in range(3)])
+        assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
         assert len(ResultCache(path)) == 3
 
 

@@ -29,6 +29,7 @@ import warnings
 from llmcompiler.engine.result import TIMEOUT, EvalResult, Objective
 from llmcompiler.errors import LLMCError
 from llmcompiler.llvm import version
+from llmcompiler.sqlite_schema import create_schema
 
 SCHEMA_VERSION = 1
 
@@ -40,7 +41,6 @@ _LOW_WATER = 0.8  # ... and goes down to this share
 _CHECK_EVERY = 256  # writes between two size checks, at most
 _CHECK_SHARE = 0.05  # ... or fewer: when about this share of the limit has been written
 _ROW_OVERHEAD = 200  # bytes a row takes besides its pipeline and error text (an estimate)
-_CREATE_WAIT = 60.0  # seconds a new file waits for another process creating it
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -138,42 +138,15 @@ class ResultCache:
         if not tables <= {"meta", "results"}:
             raise sqlite3.DatabaseError("a database of something else")
         if tables != {"meta", "results"}:  # a new file (or one whose making was cut short)
-            self._create_shared(fresh=not tables)
+            # incremental vacuum lets eviction give pages back to the disk
+            vacuum = () if tables else ("PRAGMA auto_vacuum=INCREMENTAL",)
+            create_schema(db, _SCHEMA, SCHEMA_VERSION, vacuum)
         found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if found is None or found[0] != str(SCHEMA_VERSION):
             raise sqlite3.DatabaseError(
                 f"results cache schema {found[0] if found else 'missing'}, this llmcompiler "
                 f"uses {SCHEMA_VERSION}"
             )
-
-    def _create_shared(self, fresh: bool) -> None:
-        """Create the schema in a new file, which another process may be creating at the
-        same moment (``make -j`` with ``llmc cc`` on a fresh machine): the tables and the
-        schema version are written in one transaction, so no process sees tables without
-        a version, and SQLite's immediate "database is locked" (switching the journal to
-        WAL does not wait for the lock) is tried again for up to _CREATE_WAIT seconds.
-
-        Raises:
-            sqlite3.Error: the file cannot be written, or is still locked after the wait.
-        """
-        db = self._db
-        deadline = time.monotonic() + _CREATE_WAIT
-        while True:
-            try:
-                if fresh:  # incremental vacuum lets eviction give pages back to the disk
-                    db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO meta VALUES "
-                    f"('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
-                )
-                return
-            except sqlite3.OperationalError as err:
-                if db.in_transaction:
-                    db.rollback()
-                if "locked" not in str(err) or time.monotonic() >= deadline:
-                    raise
-            time.sleep(0.05)
 
     def _prepare_for_writing(self) -> None:
         """WAL mode, a WAL file kept small next to the limit, and a first size check."""

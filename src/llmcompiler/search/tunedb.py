@@ -10,10 +10,9 @@ import sqlite3
 import time
 
 from llmcompiler.errors import LLMCError
+from llmcompiler.sqlite_schema import create_schema
 
 SCHEMA_VERSION = 1
-#: seconds a new database waits for another process creating the same file
-_CREATE_WAIT = 60.0
 _TABLES = {"meta", "programs", "lists"}
 
 _SCHEMA = """
@@ -50,7 +49,8 @@ class TuneDB:
         except sqlite3.Error as err:
             raise LLMCError(f"{self.path}: not an autotuning database: {err}") from None
         if not tables >= _TABLES:
-            self._create_shared()
+            # another process may be creating the same file at this moment
+            self._write(create_schema, self.db, _SCHEMA, SCHEMA_VERSION)
         found = self.meta("schema_version")
         if found != str(SCHEMA_VERSION):
             raise LLMCError(f"{self.path}: autotuning schema {found}, expected {SCHEMA_VERSION}")
@@ -59,41 +59,6 @@ class TuneDB:
             # a read-only one is read as it is (triple unknown)
             with contextlib.suppress(sqlite3.OperationalError):
                 self.db.execute("ALTER TABLE programs ADD COLUMN triple TEXT")
-
-    def _create_shared(self) -> None:
-        """Create the schema in a new file, which another process may be creating at the
-        same moment: SQLite then refuses at once with "database is locked" (switching the
-        journal to WAL does not wait for the lock), so try again, for up to _CREATE_WAIT
-        seconds (creating is idempotent: what the other made stays as it is).
-
-        Raises:
-            LLMCError: the file cannot be written (read-only, disk full), or is still
-                locked after the wait.
-        """
-        deadline = time.monotonic() + _CREATE_WAIT
-        while time.monotonic() < deadline:
-            try:
-                self._create()
-                return
-            except sqlite3.OperationalError as err:
-                if "locked" not in str(err):
-                    break
-            time.sleep(0.05)
-        self._write(self._create)  # a last try; its refusal is raised as a clear error
-
-    def _create(self) -> None:
-        """The tables and the schema version in one transaction, so that another process
-        never sees the tables without the version."""
-        self.db.execute("PRAGMA journal_mode=WAL")
-        try:
-            self.db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO meta VALUES "
-                f"('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
-            )
-        except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.rollback()
-            raise
 
     def _write(self, change, *args) -> None:
         """Run ``change(*args)``, turning SQLite's refusal into a clear error.
