@@ -251,4 +251,6 @@ def print_result(r: TuneResult, header: bool, name_width: int = 24) -> None:
     if r.needs_llmc:
         own = " and ".join(dict.fromkeys(steps_in(r.pipeline)))
         print(f"  (holds {own}, llmcompiler's own step: reproduce it with llmc opt, not opt-19)")
+    elif r.llvm_options:
+        print(f"  (reproduce it with opt-19 {' '.join(r.llvm_options)} -passes=...)")
     sys.stdout.flush()

@@ -28,7 +28,7 @@ import warnings
 
 from llmcompiler.engine.result import TIMEOUT, EvalResult, Objective
 from llmcompiler.errors import LLMCError
-from llmcompiler.llvm import version
+from llmcompiler.llvm import options, version
 from llmcompiler.sqlite_schema import create_schema
 
 SCHEMA_VERSION = 1
@@ -66,8 +66,11 @@ class CacheWarning(UserWarning):
 
 
 def llvm_version_string() -> str:
-    """Return libLLVM's version as 'major.minor.patch'."""
-    return ".".join(map(str, version()))
+    """Return libLLVM's version as 'major.minor.patch', then the process-wide options
+    pipelines run with (:mod:`llmcompiler.llvm.options`), if any: results measured
+    under other options are other entries."""
+    number = ".".join(map(str, version()))
+    return f"{number} {options.tag()}" if options.tag() else number
 
 
 def max_mb_from_environment() -> float:

@@ -86,7 +86,18 @@ def _load() -> ctypes.CDLL:
             + INSTALL_HINT
         )
     _initialize_targets(handle)
+    _set_options(handle)
     return handle
+
+
+def _set_options(handle: ctypes.CDLL) -> None:
+    """Set the process-wide options llmcompiler's pipelines run with
+    (:mod:`llmcompiler.llvm.options`)."""
+    from llmcompiler.llvm.options import active
+
+    args = [b"llmc", *(o.encode() for o in active())]
+    if len(args) > 1:
+        handle.LLVMParseCommandLineOptions(len(args), (c_char_p * len(args))(*args), None)
 
 
 #: The back ends Debian's libLLVM 19 is built with (``llc-19 --version`` lists their
@@ -178,6 +189,7 @@ def _declare(h: ctypes.CDLL) -> None:
     fn("LLVMDisposeMemoryBuffer", None, Ref)
 
     # Modules
+    fn("LLVMParseCommandLineOptions", None, c_int, POINTER(c_char_p), c_char_p)
     fn("LLVMParseIRInContext", LLVMBool, Ref, Ref, POINTER(Ref), POINTER(c_void_p))
     fn("LLVMVerifyModule", LLVMBool, Ref, c_int, POINTER(c_void_p))
     fn("LLVMCloneModule", Ref, Ref)

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Sequence
 
 from llmcompiler.errors import CompileError, EvaluationError, LLVMNotFoundError, PipelineError
+from llmcompiler.llvm import options
 from llmcompiler.llvm._ffi import INSTALL_HINT, LLVM_MAJOR
 from llmcompiler.llvm.codegen import relocation_args
 
@@ -91,13 +92,14 @@ def opt(
 ) -> bytes:
     """Run ``opt-19 -passes=PIPELINE`` on IR/bitcode bytes; return IR text (or bitcode).
     ``triple`` is the module's (the host's when None): it picks the relocation model.
+    The options of :mod:`llmcompiler.llvm.options` are given, as in-process runs set them.
 
     Raises:
         PipelineError: opt rejected the pipeline or crashed (opt's stderr), or the
             pipeline holds one of llmcompiler's own steps (``llmc-narrow``), which opt-19
             does not know.
     """
-    argv = [tool("opt"), f"-passes={pipeline}", *relocation_args(triple)]
+    argv = [tool("opt"), f"-passes={pipeline}", *relocation_args(triple), *options.active()]
     argv += ["-", "-o", "-"] + (["-S"] if text else [])
     proc = _run(argv, ir, timeout)
     if proc.returncode != 0:

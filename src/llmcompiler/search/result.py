@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llmcompiler.llvm import options
 from llmcompiler.pipeline import steps_in
 from llmcompiler.pipeline.diff import describe
 from llmcompiler.search.space import Genome
@@ -73,6 +74,13 @@ class TuneResult:
         return bool(steps_in(self.pipeline))
 
     @property
+    def llvm_options(self) -> tuple[str, ...]:
+        """The process-wide LLVM options the list was measured with that change one of
+        its passes (:mod:`llmcompiler.llvm.options`): opt-19 reproduces it only with
+        them."""
+        return options.needed_by(self.pipeline)
+
+    @property
     def passes(self) -> int:
         """Length of the returned list in genes (-Oz, edited or not, counts as one)."""
         return len(self.genome)
@@ -89,6 +97,7 @@ class TuneResult:
                 "instcount": self.best.instcount,
             },
             "needs_llmc": self.needs_llmc,
+            "llvm_options": list(self.llvm_options),
             "improvement_pct": round(self.improvement_pct, 3),
             "evaluations": self.evaluations,
             "seconds": round(self.seconds, 3),
