@@ -43,6 +43,9 @@ class Program:
             ``__main_argc_argv``, clang's name there for ``main(int argc, char **argv)``).
         source: path of the file it came from, if any.
         triple: the module's target triple (the host's when the IR named none).
+        odr_share: the share of its IR instructions in ``linkonce_odr`` and
+            ``weak_odr`` functions (C++ templates and inline functions; see
+            :meth:`llmcompiler.llvm.Module.odr_share`).
     """
 
     name: str
@@ -51,6 +54,7 @@ class Program:
     has_main: bool
     source: str | None = None
     triple: str = ""
+    odr_share: float = 0.0
 
     @property
     def short_hash(self) -> str:
@@ -86,7 +90,8 @@ def program_from_ir(data: bytes, name: str, source: str | None = None) -> Progra
         has_main = module.has_definition("main") or (
             module.has_definition(WASM_MAIN) and target(triple).object_format == WASM
         )
-    return Program(name, bitcode, digest, has_main, source=source, triple=triple)
+        odr_share = module.odr_share()
+    return Program(name, bitcode, digest, has_main, source, triple, odr_share)
 
 
 def load_program(

@@ -52,6 +52,7 @@ def enable_crash_traces() -> None:
 
 _FUNCTION_INDEX = 0xFFFFFFFF  # LLVMAttributeFunctionIndex
 _INTERNAL_LINKAGE = 8  # LLVMInternalLinkage
+_ODR_LINKAGES = (3, 6)  # LLVMLinkOnceODRLinkage, LLVMWeakODRLinkage
 _DEFAULT_VISIBILITY = 0  # LLVMDefaultVisibility
 
 
@@ -242,6 +243,21 @@ class Module(Handle):
         finally:
             for fn, kind in added:
                 L.LLVMRemoveEnumAttributeAtIndex(fn, _FUNCTION_INDEX, kind)
+
+    def odr_share(self) -> float:
+        """Return the share of the IR instructions of defined functions that are in
+        ``linkonce_odr`` or ``weak_odr`` ones (templates and inline functions of C++):
+        0.0 for a module without instructions."""
+        L = lib()
+        total = odr = 0
+        fn = L.LLVMGetFirstFunction(self.ptr)
+        while fn:
+            n = _instructions_in(fn)
+            total += n
+            if L.LLVMGetLinkage(fn) in _ODR_LINKAGES:
+                odr += n
+            fn = L.LLVMGetNextFunction(fn)
+        return odr / total if total else 0.0
 
     def has_definition(self, name: str) -> bool:
         """Return True if the module defines (not just declares) function ``name``."""

@@ -30,6 +30,7 @@ from llmcompiler.pipeline import (
 from llmcompiler.pipeline.oz import template as oz_template
 from llmcompiler.program import Program
 from llmcompiler.search.accept import EXACT, OZ_DIFFERS, Acceptance, LinkageCheck, reference
+from llmcompiler.search.clusters import cluster_lists
 from llmcompiler.search.minimize import minimize
 from llmcompiler.search.per_function import per_function
 from llmcompiler.search.result import Measure, Proposal, TuneResult
@@ -148,6 +149,10 @@ class _Search:
         if config.model is not None:
             asked = propose(config.model, program, config.candidates)
             picks = tuple(c.pipeline for c in asked if c.pipeline)
+        if config.method == "local" and config.coreset:
+            # the lists of the program's cluster (template C++), after the model's first
+            extra = tuple(p for p in cluster_lists(program) if p not in picks)
+            picks = picks[:1] + extra + picks[1:]
         seeds = picks + config.coreset
         run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
         # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
