@@ -9,9 +9,13 @@ code that every instantiation repeats. Learned on the tuning side only: of its 8
 modules, the 12 with a share of 0.9 or more gained from ``default<Oz>,iroutliner``
 alone up to 19.7 % (8 of 12 by 3 % or more), those below 0.9 rarely and little
 (at most 3.7 %). Search found those lists late or never, since the coresets' IR outliner
-lists sit behind others and large modules leave time for few: on those 12 modules,
-binary size at 1 / 5 s went from 8.39 / 9.54 % to 12.32 / 12.34 % below -Oz, instruction
-count from 10.27 / 15.76 % to 14.45 / 16.10 %.
+lists sit behind others and large modules leave time for few. Tried right after the
+model's first two lists (the first round, which runs to its end on two workers), on
+those 12 modules binary size at 1 / 5 s went from 8.39 / 9.54 % to 12.32 / 12.35 % below
+-Oz, instruction count from 10.27 / 15.76 % to 13.76 / 15.88 %. In the first round
+itself (after the model's first list) it gave 12.32 / 12.34 % and 14.45 / 16.10 %, but
+it then takes the place of the model's second list, which is the winner of some large
+modules when time allows nothing else (a test module lost 6 points at 1 s so).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ TEMPLATE_LIST = "default<Oz>,iroutliner"
 
 
 def cluster_lists(program: Program) -> tuple[str, ...]:
-    """Return the lists search tries right after the model's first pick for
+    """Return the lists search tries right after the model's first two for
     ``program`` (none for most programs). The template list needs the option that lets
     the IR outliner into ODR functions; without it (``LLMC_LLVM_OPTIONS=none``) there is
     none.

@@ -150,9 +150,10 @@ class _Search:
             asked = propose(config.model, program, config.candidates)
             picks = tuple(c.pipeline for c in asked if c.pipeline)
         if config.method == "local" and config.coreset:
-            # the lists of the program's cluster (template C++), after the model's first
+            # the lists of the program's cluster (template C++) after the model's first
+            # two, the first round on two workers: that round stays the model's
             extra = tuple(p for p in cluster_lists(program) if p not in picks)
-            picks = picks[:1] + extra + picks[1:]
+            picks = picks[:2] + extra + picks[2:]
         seeds = picks + config.coreset
         run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
         # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
