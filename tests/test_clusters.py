@@ -42,7 +42,7 @@ def test_odr_share_counts_instructions_of_linkonce_and_weak_odr_functions():
 
 def _best(capsys, *args: str) -> dict:
     source = str(FIXTURES / "templates.cc")
-    assert main(["optimize", source, "--no-model", "--evaluations", "2", "--json", *args]) == 0
+    assert main(["optimize", source, "--no-model", "--evaluations", "4", "--json", *args]) == 0
     return json.loads(capsys.readouterr().out)[0]
 
 
@@ -52,7 +52,8 @@ def test_template_code_tries_the_ir_outliner_first(capsys, monkeypatch):
     assert program.odr_share >= TEMPLATE_SHARE
     assert cluster_lists(program) == (TEMPLATE_LIST,)
     assert cluster_lists(load_program(FIXTURES / "cpp_sample.cpp")) == ()
-    # Two evaluations: -Oz and the first seed, the template list (no model).
+    # Four evaluations: -Oz, the first round (no model: the coreset's first two lists),
+    # then the template list.
     best = _best(capsys)
     assert best["best"]["pipeline"] == TEMPLATE_LIST
     outlined = berkeley_size(llc_object(opt(program.bitcode, TEMPLATE_LIST, text=False)))

@@ -10,12 +10,13 @@ modules, the 12 with a share of 0.9 or more gained from ``default<Oz>,iroutliner
 alone up to 19.7 % (8 of 12 by 3 % or more), those below 0.9 rarely and little
 (at most 3.7 %). Search found those lists late or never, since the coresets' IR outliner
 lists sit behind others and large modules leave time for few. Tried right after the
-model's first two lists (the first round, which runs to its end on two workers), on
-those 12 modules binary size at 1 / 5 s went from 8.39 / 9.54 % to 12.32 / 12.35 % below
--Oz, instruction count from 10.27 / 15.76 % to 13.76 / 15.88 %. In the first round
-itself (after the model's first list) it gave 12.32 / 12.34 % and 14.45 / 16.10 %, but
-it then takes the place of the model's second list, which is the winner of some large
-modules when time allows nothing else (a test module lost 6 points at 1 s so).
+first two seeds (the first round, which runs to its end on two workers) and not
+screened on a sample (:mod:`.screen`), on those 12 modules binary size at 1 / 5 s went
+from 8.39 / 9.54 % to 12.32 / 12.35 % below -Oz, instruction count from 10.27 / 15.76 %
+to 11.42 / 15.89 %. Inside the first round, or screened with the model's lists, it
+gained more there at 1 s (instruction count 14.45 and 13.76 %), but on a test module
+it then took the place of the model's list that wins within 1 s (19.56 → 13.23 %): on
+a sample of the module the outliner looks better than on the whole.
 """
 
 from __future__ import annotations

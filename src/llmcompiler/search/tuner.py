@@ -149,11 +149,6 @@ class _Search:
         if config.model is not None:
             asked = propose(config.model, program, config.candidates)
             picks = tuple(c.pipeline for c in asked if c.pipeline)
-        if config.method == "local" and config.coreset:
-            # the lists of the program's cluster (template C++) after the model's first
-            # two, the first round on two workers: that round stays the model's
-            extra = tuple(p for p in cluster_lists(program) if p not in picks)
-            picks = picks[:2] + extra + picks[2:]
         seeds = picks + config.coreset
         run = SearchRun(evaluator, program, Objective(metric=config.metric), config.budget)
         # -Oz measured both ways at once: with llc-19 (the reference) and as search scores it
@@ -181,6 +176,12 @@ class _Search:
         if config.screen and config.method == "local":
             # the model's picks stay ahead of the coreset, in the sample's order
             genomes = screened(run, genomes, config.seed, picks=len(picks))
+        if config.method == "local" and config.coreset:
+            # The lists of the program's cluster (template C++), after the first two
+            # seeds: the first round, on two workers, stays the model's. Not screened:
+            # on a sample the outliner's gain is not the whole module's.
+            extra = [g for g in coreset_genomes(cluster_lists(program)) if g not in genomes]
+            genomes = genomes[:2] + extra + genomes[2:]
         METHODS[config.method](run, rng, genes(load_vocabulary()), genomes, oz_template())
         self.run, self.oz_fast = run, run.scores[oz_text]
 
