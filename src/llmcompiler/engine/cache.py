@@ -69,8 +69,8 @@ def llvm_version_string() -> str:
     """Return libLLVM's version as 'major.minor.patch', then the process-wide options
     pipelines run with (:mod:`llmcompiler.llvm.options`), if any: results measured
     under other options are other entries."""
-    number = ".".join(map(str, version()))
-    return f"{number} {options.tag()}" if options.tag() else number
+    number, tag = ".".join(map(str, version())), options.tag()
+    return f"{number} {tag}" if tag else number
 
 
 def max_mb_from_environment() -> float:

@@ -249,15 +249,17 @@ class Module(Handle):
         ``linkonce_odr`` or ``weak_odr`` ones (templates and inline functions of C++):
         0.0 for a module without instructions."""
         L = lib()
-        total = odr = 0
+        defined: list[tuple[int, bool]] = []
         fn = L.LLVMGetFirstFunction(self.ptr)
         while fn:
-            n = _instructions_in(fn)
-            total += n
-            if L.LLVMGetLinkage(fn) in _ODR_LINKAGES:
-                odr += n
+            if not L.LLVMIsDeclaration(fn):
+                defined.append((fn, L.LLVMGetLinkage(fn) in _ODR_LINKAGES))
             fn = L.LLVMGetNextFunction(fn)
-        return odr / total if total else 0.0
+        if not any(odr for _, odr in defined):
+            return 0.0  # C, and most modules: no instruction needs counting
+        counts = [(_instructions_in(fn), odr) for fn, odr in defined]
+        total = sum(n for n, _ in counts)
+        return sum(n for n, odr in counts if odr) / total if total else 0.0
 
     def has_definition(self, name: str) -> bool:
         """Return True if the module defines (not just declares) function ``name``."""
