@@ -256,6 +256,10 @@ def main() -> int:
                         "discarded_by_validation": sum(
                             why.startswith("validation failed") for _, why in r.discarded
                         ),
+                        # lists that call a body -Oz inlined (search.accept.LinkageCheck)
+                        "discarded_by_linkage": sum(
+                            "available_externally" in why for _, why in r.discarded
+                        ),
                     }
                     rows.append(row)
                     if out:

@@ -178,6 +178,47 @@ def test_lists_that_drop_an_inlined_body_are_rejected(programs, pool):
     assert LinkageCheck(pool, programs["loops.c"]).names == set()
 
 
+#: f1i is a C99 inline body (available_externally); twin_a and twin_b are one function
+#: twice, which mergefunc merges (legal, fewer instructions than -Oz)
+TWINS = """inline int f1i(int x) { return x * 3 + 1; }
+int twin_a(int *p, int n) { int s = 0; for (int i = 0; i < n; i++) s += p[i] * 7 ^ i; return s; }
+int twin_b(int *p, int n) { int s = 0; for (int i = 0; i < n; i++) s += p[i] * 7 ^ i; return s; }
+int entry(int x) { return f1i(x); }
+"""
+
+
+@pytest.mark.parametrize("retries", [24, 0])
+def test_a_list_that_drops_an_inlined_body_does_not_use_up_the_attempts(
+    tmp_path, pool, monkeypatch, retries
+):
+    """The best list (mergefunc, and f1i's body dropped) loses the linkage check; the
+    next one that beats -Oz (mergefunc alone) is still tried with a single attempt.
+    Without the retries (the old rule) that attempt is spent and -Oz comes back."""
+    from llmcompiler.search import tuner
+
+    monkeypatch.setattr(tuner, "LINKAGE_RETRIES", retries)
+    source = tmp_path / "twins.c"
+    source.write_text(TWINS)
+    program = load_program(source)
+    illegal, legal = "elim-avail-extern,default<Oz>,mergefunc", "default<Oz>,mergefunc"
+    config = TuneConfig(
+        budget=Budget(None, 3),
+        metric="instcount",
+        coreset=(illegal, legal),
+        attempts=1,
+        minimize=False,
+        screen=False,
+        per_function=False,
+    )
+    r = optimize(pool, program, config)
+    assert r.discarded[0][0] == illegal
+    assert r.discarded[0][1].startswith("calls f1i where -Oz inlined it")
+    if retries:
+        assert (r.pipeline, r.oz.instcount, r.best.instcount) == (legal, 35, 21)
+    else:
+        assert (r.pipeline, r.best.instcount) == (OZ, 35)
+
+
 LOOPS_FOREVER = "int main(void) { volatile unsigned long i = 0; for (;;) i++; }\n"
 
 

@@ -50,6 +50,8 @@ class LinkageCheck:
         self.evaluator, self.program = evaluator, program
         ir = (evaluator.evaluate(program, "", INSTCOUNT, output="ir").output or b"").decode()
         self.names = {n.strip('"') for n in _AVAILABLE_EXTERNALLY.findall(ir)}
+        #: the lists :meth:`dropped` rejected
+        self.rejected: set[str] = set()
         self.oz_undefined: frozenset[str] = frozenset()
         if self.names:
             self.oz_undefined = self._undefined(OZ)
@@ -65,6 +67,7 @@ class LinkageCheck:
         lost = (self._undefined(pipeline) - self.oz_undefined) & self.names
         if not lost:
             return None
+        self.rejected.add(pipeline)
         return (
             f"calls {', '.join(sorted(lost))} where -Oz inlined it; an available_externally "
             "body is never emitted, so the object needs a definition from elsewhere"
