@@ -256,6 +256,7 @@ def main() -> int:
                         "discarded_by_validation": sum(
                             why.startswith("validation failed") for _, why in r.discarded
                         ),
+                        "discarded": len(r.discarded),  # winners of search rejected after it
                         # lists that call a body -Oz inlined (search.accept.LinkageCheck)
                         "discarded_by_linkage": sum(
                             "available_externally" in why for _, why in r.discarded
