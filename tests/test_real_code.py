@@ -41,7 +41,9 @@ def test_the_split_is_by_project_and_every_kind_has_both_sides():
     sides = defaultdict(set)
     for _, kind, split in real_code.PROJECTS:
         sides[kind].add(split)
-    assert all(s == {"tune", "test"} for s in sides.values()), dict(sides)
+    assert all({"tune", "test"} <= s <= set(real_code.SPLITS) for s in sides.values())
+    # the third side holds numerical code only, reported apart from the test side
+    assert {kind for kind, s in sides.items() if "check" in s} == {"numerical"}
     assert not [n for n in names if any(c in n for c in CLASSIC)]
     # the older sets' libraries (lz4, brotli: program_sets.py) are not reused
     assert not [n for n in names if "lz4" in n or "brotli" in n]
@@ -162,6 +164,7 @@ def test_the_shipped_pin_agrees_with_the_table():
         per_side[split].add(project)
     assert sum(v[0] == "test" for v in pinned.values()) >= 200
     assert len(per_side["test"]) >= 20 and len(per_side["tune"]) >= 20
+    assert len(per_side["check"]) == 5
 
 
 @pytest.mark.parametrize("bad", ["npm:Bad Name", "npm:a;rm -rf", "npm:"])
